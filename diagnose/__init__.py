@@ -1,0 +1,5 @@
+"""diagnose: explain why a container-image pull failed, with evidence."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

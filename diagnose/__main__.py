@@ -1,0 +1,7 @@
+"""``python -m diagnose``: the same as the ``diagnose`` command."""
+
+from __future__ import annotations
+
+from diagnose.cli import main
+
+main()

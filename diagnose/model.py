@@ -1,0 +1,266 @@
+"""The data model shared by every layer: exchanges, pull results, diagnoses, the report.
+
+This module is the contract between the pullers, the rules and the renderers, and it is
+the shape of the JSON report (``schema: diagnose/v1``). It must not import requests, rich
+or typer, and it must not do I/O: everything here is a frozen value.
+
+Everything stored here has already been redacted by the transport (see ``redact.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+SCHEMA = "diagnose/v1"
+
+
+class Strategy(str, Enum):
+    """The two pull behaviours we compare."""
+
+    V2_ONLY = "v2-only"  # strict V2 client: skopeo / containers-image
+    V2_THEN_V1 = "v2-then-v1"  # Docker Engine 1.6-1.12: V2, then fall back to the V1 API
+
+
+class Outcome(str, Enum):
+    """How a pull ended, classified from what the registry really answered."""
+
+    OK = "ok"
+    UNAUTHORIZED = "unauthorized"  # 401: existence is not revealed
+    DENIED = "denied"  # 403: authenticated but refused
+    NOT_FOUND = "not_found"  # repo, tag or V1 image not found
+    AUTH_FAILED = "auth_failed"  # credentials rejected by the token endpoint
+    RATE_LIMITED = "rate_limited"
+    TLS_ERROR = "tls_error"
+    CONNECTION_ERROR = "connection_error"  # DNS, refused, reset
+    TIMEOUT = "timeout"
+    PROTOCOL_ERROR = "protocol_error"  # not a registry, unparseable answer, redirect loop
+    UNSUPPORTED = "unsupported"  # no matching platform or media type
+    INTEGRITY_ERROR = "integrity_error"  # digest mismatch
+    SERVER_ERROR = "server_error"  # 5xx
+
+
+class Protocol(str, Enum):
+    """Which registry API produced the outcome a client reports."""
+
+    V2 = "v2"
+    V1 = "v1"
+
+
+class FailureKind(str, Enum):
+    """Why an exchange got no usable HTTP response."""
+
+    DNS = "dns"
+    REFUSED = "refused"
+    RESET = "reset"
+    TLS = "tls"
+    TIMEOUT = "timeout"
+    TOO_MANY_REDIRECTS = "too_many_redirects"
+    BODY_TOO_LARGE = "body_too_large"  # kept as a note on a response, see RecordedResponse
+    INVALID_URL = "invalid_url"
+    CLIENT_SIDE = "client_side"  # the client refused to send (docker's "no basic auth credentials")
+    OTHER = "other"
+
+
+Headers = tuple[tuple[str, str], ...]
+"""Header pairs in wire order; a name may repeat (several WWW-Authenticate lines)."""
+
+
+def header_values(headers: Headers, name: str) -> tuple[str, ...]:
+    """All values of header ``name`` (case-insensitive), in order."""
+    wanted = name.lower()
+    return tuple(value for key, value in headers if key.lower() == wanted)
+
+
+def header_value(headers: Headers, name: str) -> str | None:
+    """The first value of header ``name``, or None."""
+    values = header_values(headers, name)
+    return values[0] if values else None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    """A request as sent, after redaction."""
+
+    method: str
+    url: str
+    headers: Headers = ()
+    body: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedResponse:
+    """A response as received, after redaction; the body is capped (``body_truncated``)."""
+
+    status: int
+    reason: str
+    headers: Headers = ()
+    body: str = ""
+    body_size: int | None = None  # bytes read (or Content-Length when the body was not read)
+    body_truncated: bool = False
+    body_encoding: str = "utf-8"  # "utf-8" or "base64" for binary bodies
+
+
+@dataclass(frozen=True, slots=True)
+class TransportFailure:
+    """An exchange that never produced a response (or was abandoned while reading it)."""
+
+    kind: FailureKind
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One HTTP request and what came back: a response, or a transport failure."""
+
+    id: int
+    strategy: Strategy
+    step: str  # "ping", "token", "manifest", "config", "layer 1/3", "v1 images", ...
+    request: RecordedRequest
+    response: RecordedResponse | None = None
+    failure: TransportFailure | None = None
+    elapsed_ms: float = 0.0
+    redirect_of: int | None = None  # id of the exchange whose Location led here
+    note: str | None = None  # e.g. "Authorization not forwarded to another host"
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryError:
+    """One entry of a registry error body (``{"errors": [...]}``) or its legacy forms."""
+
+    code: str  # upper-case code, e.g. "UNAUTHORIZED"; "UNKNOWN" when unrecognised
+    message: str
+    detail: str | None = None  # JSON text of the detail, if any
+
+
+@dataclass(frozen=True, slots=True)
+class PullError:
+    """Structured evidence for a failed pull: where it failed and what was said."""
+
+    step: str
+    exchange_id: int | None = None
+    status: int | None = None
+    registry_errors: tuple[RegistryError, ...] = ()
+    challenge_error: str | None = None  # the Bearer challenge's error= parameter, if any
+    failure: TransportFailure | None = None
+    detail: str = ""  # one line in plain words, e.g. "manifest GET answered 401"
+
+
+@dataclass(frozen=True, slots=True)
+class PullStep:
+    """A line of the comparison table: one step of a pull and how it went."""
+
+    label: str
+    method: str
+    url: str
+    status: int | None  # None when no response (transport failure or client-side refusal)
+    result: str  # short words: "401 Bearer challenge", "token (access: none)", "refused" ...
+    exchange_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PullResult:
+    """What one strategy did and what its client would have printed."""
+
+    strategy: Strategy
+    outcome: Outcome
+    protocol: Protocol | None  # the API that produced the reported outcome
+    message: str  # the line that client would print
+    client: str  # which client the message models, with version, e.g. "skopeo 1.16 (c/image 5.32)"
+    steps: tuple[PullStep, ...] = ()
+    exchanges: tuple[Exchange, ...] = ()
+    error: PullError | None = None
+    notes: tuple[str, ...] = ()  # facts noticed on the way (token access, fallbacks taken ...)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.OK
+
+
+@dataclass(frozen=True, slots=True)
+class ImageReference:
+    """A parsed image reference, normalised the way docker reads it."""
+
+    input: str
+    domain: str  # "docker.io", "localhost:5000", "127.0.0.1:8080"
+    path: str  # "library/ubuntu"
+    tag: str | None
+    digest: str | None
+
+    @property
+    def name(self) -> str:
+        """``domain/path``: the fully qualified repository name."""
+        return f"{self.domain}/{self.path}"
+
+    @property
+    def canonical(self) -> str:
+        """``docker.io/library/ubuntu:latest``: tag defaults to latest unless a digest is given."""
+        text = self.name
+        if self.tag:
+            text += f":{self.tag}"
+        if self.digest:
+            text += f"@{self.digest}"
+        return text
+
+    @property
+    def familiar(self) -> str:
+        """What docker shows: ``ubuntu:latest``, ``alice/app:1``, ``host:5000/app:1``."""
+        if self.domain == "docker.io":
+            short = self.path.removeprefix("library/") if self.path.count("/") == 1 else self.path
+        else:
+            short = self.name
+        if self.tag:
+            short += f":{self.tag}"
+        if self.digest:
+            short += f"@{self.digest}"
+        return short
+
+    @property
+    def reference_in_repo(self) -> str:
+        """The tag or digest used in ``/v2/<path>/manifests/<ref>`` (digest wins)."""
+        return self.digest or self.tag or "latest"
+
+
+class AuthMode(str, Enum):
+    ANONYMOUS = "anonymous"
+    CREDENTIALS = "credentials"
+
+
+@dataclass(frozen=True, slots=True)
+class AuthInfo:
+    """Which identity was presented; never the password."""
+
+    mode: AuthMode
+    source: str  # "none", "--creds", "docker config", ...
+    username: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    """The explanation: why the two pulls differ, what is known, what to do next."""
+
+    id: str
+    differ: bool
+    title: str
+    explanation: str
+    known: tuple[str, ...] = ()
+    unknowable: tuple[str, ...] = ()
+    next_steps: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """Everything one ``compare`` produced; serialised by render/json_report.py."""
+
+    reference: ImageReference
+    auth: AuthInfo
+    pulls: tuple[PullResult, ...]
+    diagnosis: Diagnosis
+    tool_version: str
+    created: str = ""  # ISO 8601 UTC
+    options: tuple[tuple[str, str], ...] = field(default=())  # platform, tls-verify, ...
+
+    @property
+    def exchanges(self) -> tuple[Exchange, ...]:
+        """All exchanges of all pulls, ordered by id."""
+        return tuple(sorted((e for p in self.pulls for e in p.exchanges), key=lambda e: e.id))
