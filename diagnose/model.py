@@ -10,19 +10,19 @@ Everything stored here has already been redacted by the transport (see ``redact.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 SCHEMA = "diagnose/v1"
 
 
-class Strategy(str, Enum):
+class Strategy(StrEnum):
     """The two pull behaviours we compare."""
 
     V2_ONLY = "v2-only"  # strict V2 client: skopeo / containers-image
     V2_THEN_V1 = "v2-then-v1"  # Docker Engine 1.6-1.12: V2, then fall back to the V1 API
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     """How a pull ended, classified from what the registry really answered."""
 
     OK = "ok"
@@ -40,14 +40,14 @@ class Outcome(str, Enum):
     SERVER_ERROR = "server_error"  # 5xx
 
 
-class Protocol(str, Enum):
+class Protocol(StrEnum):
     """Which registry API produced the outcome a client reports."""
 
     V2 = "v2"
     V1 = "v1"
 
 
-class FailureKind(str, Enum):
+class FailureKind(StrEnum):
     """Why an exchange got no usable HTTP response."""
 
     DNS = "dns"
@@ -221,7 +221,7 @@ class ImageReference:
         return self.digest or self.tag or "latest"
 
 
-class AuthMode(str, Enum):
+class AuthMode(StrEnum):
     ANONYMOUS = "anonymous"
     CREDENTIALS = "credentials"
 
