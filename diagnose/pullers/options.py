@@ -1,0 +1,16 @@
+"""Options shared by both pullers. Values only; no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class PullOptions:
+    """What the user asked for, as both pullers need it."""
+
+    credentials: tuple[str, str] | None = None  # (username, password)
+    platform: str = "linux/amd64"  # os/arch[/variant], used to pick from an index
+    tls_verify: bool = True  # False: like skopeo --tls-verify=false (https, then http)
+    insecure_registries: tuple[str, ...] = ()  # docker --insecure-registry (host:port or CIDR)
+    verify_layers: bool = False  # stream and digest-check every layer instead of HEAD
