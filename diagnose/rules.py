@@ -1,0 +1,884 @@
+"""Rules that turn two pull results into a diagnosis: why they differ and what to do next.
+
+Pure: ``facts_from`` derives a ``Facts`` value once from the two ``PullResult`` values, then the
+first rule of ``RULES`` whose predicate holds explains it. This module must not do I/O, import
+requests, rich or typer, or decide what a client prints (the pullers do that); it only reads
+the evidence they recorded.
+
+The client behaviours explained here are documented, with sources, in
+``shared/reference/client-behaviours.md`` §1.5 (which V2 errors make docker 1.12 fall back to
+V1), §5 (decision table) and ``registry-behaviours.md`` §6 (consequences for the diagnoser).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from diagnose.model import (
+    AuthInfo,
+    AuthMode,
+    Diagnosis,
+    Exchange,
+    FailureKind,
+    Outcome,
+    Protocol,
+    PullResult,
+    Strategy,
+    header_value,
+    header_values,
+)
+
+DOCKER_HUB_HOSTS = frozenset(
+    {"registry-1.docker.io", "index.docker.io", "docker.io", "registry.hub.docker.com"}
+)
+
+TOKEN_CLAIMS_KEY = "diagnose_token_claims"
+"""Key under which the transport keeps a token's decoded claims in a redacted token body."""
+
+_CHALLENGE_ERROR = re.compile(r'(?:^|[\s,])error\s*=\s*"?([A-Za-z_]+)"?', re.IGNORECASE)
+_NOTE_TOKEN_ACCESS = re.compile(r"token\b.*?\baccess\s*[:=]\s*(.+)$", re.IGNORECASE)
+_MANIFEST_PATH = re.compile(r"^/v2/(?P<name>.+)/manifests/(?P<ref>[^/]+)$")
+_RATELIMIT_HEADERS = ("retry-after", "ratelimit-limit", "ratelimit-remaining", "docker-ratelimit-source")
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the two pulls prove, in the terms the rules need. Derived once by ``facts_from``.
+
+    ``v2_*`` describe the strict V2 pull (v2-only), ``fb_*`` the docker-1.12-style pull
+    (v2-then-v1). A missing pull leaves its outcome None.
+    """
+
+    auth_mode: AuthMode
+    username: str | None
+    host: str  # the registry host the V2 API was asked on ("" when unknown)
+    repository: str  # from the manifest URL, "" when unknown
+    ref: str  # tag or digest from the manifest URL, "" when unknown
+    # strict V2 pull
+    v2_outcome: Outcome | None
+    v2_protocol: Protocol | None
+    v2_message: str
+    v2_client: str
+    v2_status: int | None  # HTTP status of the failing exchange
+    v2_step: str
+    v2_codes: tuple[str, ...]  # registry error codes of the failure, first one first
+    v2_failure: FailureKind | None
+    v2_failure_detail: str
+    # docker-1.12-style pull
+    fb_outcome: Outcome | None
+    fb_protocol: Protocol | None
+    fb_message: str
+    fb_client: str
+    fb_status: int | None
+    fell_back: bool  # its V2 leg gave up and the V1 API was asked
+    client_side_refusal: str | None  # e.g. "no basic auth credentials": never reached the wire
+    v1_statuses: tuple[int | None, ...]  # each V1 exchange's status (None: no response)
+    no_v1_api: bool  # V1 was asked and answered 404 to every path
+    # registry evidence from either pull
+    challenge_error: str | None  # a 401 Bearer challenge's error= ("insufficient_scope", ...)
+    challenge_schemes: tuple[str, ...]  # lower-case schemes of 401 challenges: ("bearer",)
+    version_header: bool  # Docker-Distribution-Api-Version: registry/2.0 was seen
+    ping_status: int | None  # the strict pull's GET /v2/
+    token_status: int | None  # the last token endpoint answer
+    token_actions: tuple[str, ...] | None  # actions the token grants on the repo; None: unknown
+    rate_limit_headers: tuple[tuple[str, str], ...]  # Retry-After, ratelimit-* of 429 answers
+    differ: bool  # the pulls report different outcomes or different protocols
+
+    @property
+    def anonymous(self) -> bool:
+        return self.auth_mode is AuthMode.ANONYMOUS
+
+    @property
+    def is_docker_hub(self) -> bool:
+        return self.host in DOCKER_HUB_HOSTS
+
+    @property
+    def login_command(self) -> str:
+        """``docker login`` as the user would type it for this registry."""
+        return "docker login" if self.is_docker_hub or not self.host else f"docker login {self.host}"
+
+    @property
+    def image(self) -> str:
+        """``library/foo:latest`` or ``the image`` when the URL was never built."""
+        if not self.repository:
+            return "the image"
+        sep = "@" if self.ref.startswith("sha256:") else ":"
+        return f"{self.repository}{sep}{self.ref}" if self.ref else self.repository
+
+    @property
+    def token_grants_pull(self) -> bool | None:
+        if self.token_actions is None:
+            return None
+        return "pull" in self.token_actions or "*" in self.token_actions
+
+    @property
+    def v2_refused_401(self) -> bool:
+        """The strict pull was refused with a 401: "denied or does not exist" (existence hidden)."""
+        return self.v2_outcome is Outcome.UNAUTHORIZED or (
+            self.v2_outcome is Outcome.DENIED and self.v2_status == 401
+        )
+
+    @property
+    def basic_only(self) -> bool:
+        return "basic" in self.challenge_schemes and "bearer" not in self.challenge_schemes
+
+    def any_outcome(self, *outcomes: Outcome) -> bool:
+        return self.v2_outcome in outcomes or self.fb_outcome in outcomes
+
+
+# ---------------------------------------------------------------------------------------------
+# Deriving facts
+
+
+def _pull(pulls: Sequence[PullResult], strategy: Strategy) -> PullResult | None:
+    return next((p for p in pulls if p.strategy is strategy), None)
+
+
+def _path(url: str) -> str:
+    return urlsplit(url).path
+
+
+def _is_v1(exchange: Exchange) -> bool:
+    return _path(exchange.request.url).startswith("/v1/") or exchange.step.lower().startswith("v1")
+
+
+def _is_token(exchange: Exchange) -> bool:
+    return "token" in exchange.step.lower()
+
+
+def _status(exchange: Exchange) -> int | None:
+    return exchange.response.status if exchange.response is not None else None
+
+
+def _failing_status(pull: PullResult | None) -> int | None:
+    if pull is None:
+        return None
+    if pull.error is not None and pull.error.status is not None:
+        return pull.error.status
+    if pull.error is not None and pull.error.exchange_id is not None:
+        for exchange in pull.exchanges:
+            if exchange.id == pull.error.exchange_id:
+                return _status(exchange)
+    return None
+
+
+def _claims_actions(exchange: Exchange, repository: str) -> tuple[str, ...] | None:
+    """Actions granted by a token answer whose redacted body kept the decoded claims."""
+    if exchange.response is None or TOKEN_CLAIMS_KEY not in exchange.response.body:
+        return None
+    try:
+        data = json.loads(exchange.response.body)
+    except ValueError:
+        return None
+    claims = data.get(TOKEN_CLAIMS_KEY) if isinstance(data, dict) else None
+    if not isinstance(claims, dict):
+        return None
+    access = claims.get("access")
+    if not isinstance(access, list):
+        return ()
+    actions: list[str] = []
+    for entry in access:
+        if not isinstance(entry, dict) or entry.get("type") not in (None, "repository"):
+            continue
+        if repository and entry.get("name") not in (None, repository):
+            continue
+        for action in entry.get("actions") or ():
+            if isinstance(action, str) and action not in actions:
+                actions.append(action)
+    return tuple(actions)
+
+
+def _notes_actions(notes: Sequence[str]) -> tuple[str, ...] | None:
+    """Token access from a puller note such as ``token access: pull`` or ``token access: none``."""
+    found: tuple[str, ...] | None = None
+    for note in notes:
+        match = _NOTE_TOKEN_ACCESS.search(note)
+        if match is None:
+            continue
+        words = re.findall(r"[A-Za-z*]+", match.group(1))
+        found = tuple(w for w in words if w.lower() not in ("none", "empty", "repository"))
+    return found
+
+
+def facts_from(pulls: Sequence[PullResult], auth: AuthInfo) -> Facts:
+    """Derive the facts the rules read from the two pull results (pure)."""
+    v2 = _pull(pulls, Strategy.V2_ONLY)
+    fb = _pull(pulls, Strategy.V2_THEN_V1)
+    ordered = [p for p in (v2, fb) if p is not None] + [p for p in pulls if p not in (v2, fb)]
+    exchanges = [e for p in ordered for e in p.exchanges]
+
+    host = ""
+    repository = ""
+    ref = ""
+    for exchange in exchanges:
+        parts = urlsplit(exchange.request.url)
+        if not host and parts.path.startswith("/v2/"):
+            host = parts.netloc
+        match = _MANIFEST_PATH.match(parts.path)
+        if match and not repository:
+            repository, ref = match.group("name"), match.group("ref")
+
+    challenge_error: str | None = None
+    for p in ordered:
+        if p.error is not None and p.error.challenge_error:
+            challenge_error = p.error.challenge_error
+            break
+    schemes: list[str] = []
+    version_header = False
+    rate_headers: list[tuple[str, str]] = []
+    for exchange in exchanges:
+        response = exchange.response
+        if response is None:
+            continue
+        if any(
+            "registry/2.0" in v.split()
+            for v in header_values(response.headers, "Docker-Distribution-Api-Version")
+        ):
+            version_header = True
+        if response.status == 401 and not _is_token(exchange):
+            for value in header_values(response.headers, "WWW-Authenticate"):
+                scheme = value.strip().split(" ", 1)[0].lower()
+                if scheme and scheme not in schemes:
+                    schemes.append(scheme)
+                match = _CHALLENGE_ERROR.search(value)
+                if match and challenge_error is None:
+                    challenge_error = match.group(1)
+        if response.status == 429:
+            for name in _RATELIMIT_HEADERS:
+                found = header_value(response.headers, name)
+                if found is not None and all(n != name for n, _ in rate_headers):
+                    rate_headers.append((name, found))
+
+    token_status: int | None = None
+    token_actions: tuple[str, ...] | None = None
+    for exchange in exchanges:
+        if _is_token(exchange) or (exchange.response and TOKEN_CLAIMS_KEY in exchange.response.body):
+            if token_status is None or exchange.response is not None:
+                token_status = _status(exchange)
+            actions = _claims_actions(exchange, repository)
+            if actions is not None and token_actions is None:
+                token_actions = actions
+    if token_actions is None:
+        for p in ordered:
+            token_actions = _notes_actions(p.notes)
+            if token_actions is not None:
+                break
+
+    ping_status = None
+    if v2 is not None:
+        ping = next((e for e in v2.exchanges if _path(e.request.url).rstrip("/") == "/v2"), None)
+        ping_status = _status(ping) if ping is not None else None
+
+    fb_exchanges = fb.exchanges if fb is not None else ()
+    v1 = [e for e in fb_exchanges if _is_v1(e)]
+    v1_statuses = tuple(_status(e) for e in v1)
+    refusal = next(
+        (
+            e.failure.detail
+            for e in fb_exchanges
+            if e.failure is not None and e.failure.kind is FailureKind.CLIENT_SIDE
+        ),
+        None,
+    )
+    failure = v2.error.failure if v2 is not None and v2.error is not None else None
+
+    differ = False
+    if v2 is not None and fb is not None:
+        differ = v2.outcome is not fb.outcome or v2.protocol is not fb.protocol
+
+    return Facts(
+        auth_mode=auth.mode,
+        username=auth.username,
+        host=host,
+        repository=repository,
+        ref=ref,
+        v2_outcome=v2.outcome if v2 else None,
+        v2_protocol=v2.protocol if v2 else None,
+        v2_message=v2.message if v2 else "",
+        v2_client=v2.client if v2 else "",
+        v2_status=_failing_status(v2),
+        v2_step=v2.error.step if v2 is not None and v2.error is not None else "",
+        v2_codes=tuple(e.code for e in v2.error.registry_errors) if v2 is not None and v2.error else (),
+        v2_failure=failure.kind if failure is not None else None,
+        v2_failure_detail=failure.detail if failure is not None else "",
+        fb_outcome=fb.outcome if fb else None,
+        fb_protocol=fb.protocol if fb else None,
+        fb_message=fb.message if fb else "",
+        fb_client=fb.client if fb else "",
+        fb_status=_failing_status(fb),
+        fell_back=bool(v1) or (fb is not None and fb.protocol is Protocol.V1),
+        client_side_refusal=refusal,
+        v1_statuses=v1_statuses,
+        no_v1_api=bool(v1_statuses) and all(s == 404 for s in v1_statuses),
+        challenge_error=challenge_error,
+        challenge_schemes=tuple(schemes),
+        version_header=version_header,
+        ping_status=ping_status,
+        token_status=token_status,
+        token_actions=token_actions,
+        rate_limit_headers=tuple(rate_headers),
+        differ=differ,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared wording
+
+
+def _q(text: str) -> str:
+    return f"“{text}”" if text else "(no message)"
+
+
+def _who(f: Facts) -> str:
+    if f.anonymous:
+        return "no credentials (anonymous)"
+    return f"the credentials of {f.username!r}" if f.username else "credentials"
+
+
+def _login_step(f: Facts) -> str:
+    return (
+        f"Log in (`--creds USER:PASS` or `{f.login_command}`) and run again: a 404 MANIFEST_UNKNOWN "
+        "then means the tag is missing; a 401 again means this account has no pull access."
+    )
+
+
+def _v1_hiding(f: Facts) -> str:
+    """Why docker 1.12 printed a V1 error for a V2 problem (client-behaviours.md §1.3, §1.5)."""
+    if not f.fell_back:
+        return ""
+    v1 = "the V1 API answered 404 to every path it asked" if f.no_v1_api else "the V1 API was asked next"
+    return (
+        f" Docker 1.12 treats a V2 {f.v2_status or 'UNAUTHORIZED'} on the manifest as a reason to fall back"
+        f" to the legacy V1 API and reports only the last endpoint's error; {v1}, so it printed"
+        f" {_q(f.fb_message)}. The V2 answer went only to the daemon log."
+    )
+
+
+def _token_known(f: Facts) -> tuple[str, ...]:
+    if f.token_actions is None:
+        return ()
+    if f.token_actions:
+        return (f"The token server granted {', '.join(f.token_actions)} on the repository.",)
+    return ("The token server issued a token that grants no access to this repository (empty access).",)
+
+
+def _repo_for_cli(f: Facts) -> str:
+    """``host/repo`` for skopeo (docker.io for Docker Hub)."""
+    host = "docker.io" if f.is_docker_hub or not f.host else f.host
+    return f"{host}/{f.repository or 'REPO'}"
+
+
+def _none(_: Facts) -> tuple[str, ...]:
+    return ()
+
+
+# ---------------------------------------------------------------------------------------------
+# The rules
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One diagnosis: when it applies and how to explain it. ``id`` is part of the JSON contract."""
+
+    id: str
+    applies: Callable[[Facts], bool]
+    title: str
+    explain: Callable[[Facts], str]
+    known: Callable[[Facts], tuple[str, ...]]
+    unknowable: Callable[[Facts], tuple[str, ...]]
+    next_steps: Callable[[Facts], tuple[str, ...]]
+
+
+def _both_ok(f: Facts) -> bool:
+    return f.v2_outcome is not None and f.v2_outcome is Outcome.OK and f.fb_outcome in (Outcome.OK, None)
+
+
+BOTH_OK = Rule(
+    id="both-ok",
+    applies=_both_ok,
+    title="Both pulls succeeded",
+    explain=lambda f: (
+        f"The strict V2 pull and the docker-1.12-style pull both fetched {f.image}"
+        + (" (the docker-style pull through the legacy V1 API)." if f.fb_protocol is Protocol.V1 else ".")
+    ),
+    known=lambda f: (f"The registry serves {f.image} to {_who(f)}.", *_token_known(f)),
+    unknowable=_none,
+    next_steps=lambda f: (
+        "Nothing to fix here. If a real pull still fails, compare its exact message and host "
+        "(mirror, proxy, credentials store) with this run.",
+    ),
+)
+
+TLS_ERROR = Rule(
+    id="tls-error",
+    applies=lambda f: f.any_outcome(Outcome.TLS_ERROR),
+    title="TLS handshake failed: the registry's certificate is not trusted",
+    explain=lambda f: (
+        f"The TLS connection to {f.host or 'the registry'} failed before any HTTP answer"
+        + (f" ({f.v2_failure_detail})" if f.v2_failure_detail else "")
+        + ". Usually the certificate is signed by a CA this machine does not trust: a private CA or a "
+        "TLS-intercepting proxy. Docker 1.12 treats this as a reason to try the next endpoint, so it "
+        f"may report the V1 URL instead: {_q(f.fb_message)}."
+    ),
+    known=lambda f: ("No HTTP exchange completed over TLS; nothing about the image is known.",),
+    unknowable=lambda f: ("Whether the image exists or is accessible: the registry was never reached.",),
+    next_steps=lambda f: (
+        "Pass the registry's CA certificate with `--ca-cert FILE` and run again.",
+        f"For docker, install it as `/etc/docker/certs.d/{f.host or 'HOST'}/ca.crt` "
+        "(no daemon restart needed).",
+        "If a corporate proxy intercepts TLS, use its CA certificate; do not disable verification "
+        "except to confirm the diagnosis.",
+    ),
+)
+
+
+def _connection_detail(f: Facts) -> str:
+    return f" ({f.v2_failure_detail})" if f.v2_failure_detail else ""
+
+
+CONNECTION_ERROR = Rule(
+    id="connection-error",
+    applies=lambda f: f.any_outcome(Outcome.CONNECTION_ERROR),
+    title="The registry could not be reached",
+    explain=lambda f: (
+        f"Connecting to {f.host or 'the registry'} failed"
+        + (f" ({f.v2_failure.value})" if f.v2_failure else "")
+        + _connection_detail(f)
+        + ": the name does not resolve, the port refuses connections or the connection was reset. "
+        f"Docker 1.12 tries its next endpoint and reports that one's error: {_q(f.fb_message)}."
+    ),
+    known=lambda f: ("No HTTP answer was received from the registry.",),
+    unknowable=lambda f: ("Whether the image exists: the registry was never reached.",),
+    next_steps=lambda f: (
+        f"Check the host name and port (`getent hosts {f.host.split(':')[0] or 'HOST'}`), any proxy "
+        "settings (HTTPS_PROXY/NO_PROXY) and firewalls, then run again.",
+        "If the registry listens on plain HTTP, it must be declared insecure "
+        "(docker: `--insecure-registry`; skopeo: `--tls-verify=false`).",
+    ),
+)
+
+TIMEOUT = Rule(
+    id="timeout",
+    applies=lambda f: f.any_outcome(Outcome.TIMEOUT),
+    title="The registry did not answer in time",
+    explain=lambda f: (
+        f"A request to {f.host or 'the registry'} timed out{_connection_detail(f)}. "
+        "A slow network, a proxy that swallows the connection, or an overloaded registry."
+    ),
+    known=lambda f: ("The connection did not complete or the answer did not arrive in time.",),
+    unknowable=lambda f: ("Whether the image exists: no answer was received.",),
+    next_steps=lambda f: (
+        "Run again; if it persists, check proxy settings (HTTPS_PROXY/NO_PROXY) and that the registry "
+        "is up (`curl -v https://HOST/v2/`).",
+    ),
+)
+
+AUTH_FAILED = Rule(
+    id="credentials-rejected",
+    applies=lambda f: f.any_outcome(Outcome.AUTH_FAILED),
+    title="The credentials were rejected by the token endpoint",
+    explain=lambda f: (
+        f"The token endpoint answered {f.token_status or 401} to {_who(f)}: the user name or password "
+        "(or access token) is wrong or expired. Neither client can go further. Docker 1.12 does not fall "
+        "back to V1 here because the registry identified itself as V2 "
+        f"({_q(f.fb_message)}); the strict client says {_q(f.v2_message)}. Stored bad credentials are "
+        "sent even for public images, so this fails on every image of this registry."
+    ),
+    known=lambda f: (f"The token endpoint refused {_who(f)}.",),
+    unknowable=lambda f: ("Whether the image exists or is public: no token was issued.",),
+    next_steps=lambda f: (
+        f"Check the password or token, then `{f.login_command}` again (or pass `--creds USER:PASS`).",
+        "If it is a public image, try without credentials: remove the stale login with "
+        f"`docker logout{' ' + f.host if f.host and not f.is_docker_hub else ''}`.",
+    ),
+)
+
+
+def _rate_limit_known(f: Facts) -> tuple[str, ...]:
+    if not f.rate_limit_headers:
+        return ("The registry answered 429 without Retry-After or ratelimit-* headers.",)
+    return tuple(f"{name}: {value}" for name, value in f.rate_limit_headers)
+
+
+RATE_LIMITED = Rule(
+    id="rate-limited",
+    applies=lambda f: f.any_outcome(Outcome.RATE_LIMITED),
+    title="Rate limited by the registry (429)",
+    explain=lambda f: (
+        f"The registry answered 429 Too Many Requests to {_who(f)}. This is not a problem with the image."
+        + (
+            " It said: " + "; ".join(f"{n}: {v}" for n, v in f.rate_limit_headers) + "."
+            if f.rate_limit_headers
+            else ""
+        )
+        + " Docker 1.12 does not fall back on TOOMANYREQUESTS, so both clients report the limit."
+    ),
+    known=_rate_limit_known,
+    unknowable=lambda f: ("Whether the pull would succeed once the limit resets.",),
+    next_steps=lambda f: (
+        (
+            f"Wait for the limit to reset (Retry-After: {dict(f.rate_limit_headers)['retry-after']}) "
+            "and run again."
+            if "retry-after" in dict(f.rate_limit_headers)
+            else "Wait for the limit window to pass (see the ratelimit-* headers) and run again."
+        ),
+        (
+            f"Authenticate (`--creds USER:PASS` or `{f.login_command}`): "
+            "authenticated pulls have a higher limit."
+            if f.anonymous
+            else "Use an account with a higher limit, or a pull-through cache/mirror."
+        ),
+    ),
+)
+
+BASIC_NO_CREDENTIALS = Rule(
+    id="basic-auth-no-credentials",
+    applies=lambda f: f.anonymous and f.basic_only and f.v2_refused_401,
+    title="The registry requires Basic auth and no credentials were given",
+    explain=lambda f: (
+        "The registry answers /v2/ with a Basic challenge, so it needs a user name and password. "
+        f"The strict client sent empty credentials and reports the registry's 401: {_q(f.v2_message)}. "
+        + (
+            f"Docker refused on the client side ({_q(f.client_side_refusal)}) without sending the request, "
+            "and since 1.11 that refusal is a reason to fall back to V1."
+            if f.client_side_refusal
+            else "Docker refuses such a request on the client side (“no basic auth credentials”)."
+        )
+        + (
+            f" V1 answered 404 to every path, so docker printed {_q(f.fb_message)}: the image was not "
+            "looked up at all."
+            if f.no_v1_api
+            else f" It printed {_q(f.fb_message)}."
+        )
+    ),
+    known=lambda f: (
+        "The registry speaks V2 and requires HTTP Basic authentication.",
+        *(("The registry has no V1 API (404 on every /v1/ path).",) if f.no_v1_api else ()),
+    ),
+    unknowable=lambda f: ("Whether the repository or tag exists: nothing is revealed without credentials.",),
+    next_steps=lambda f: (_login_step(f),),
+)
+
+UNAUTHORIZED_HIDDEN_BY_V1 = Rule(
+    id="unauthorized-hidden-by-v1",
+    applies=lambda f: f.anonymous and f.v2_refused_401 and f.fell_back and f.fb_outcome is Outcome.NOT_FOUND,
+    title="Not logged in: the registry refused with 401, docker 1.12 turned it into “not found”",
+    explain=lambda f: (
+        f"The registry answered the manifest request for {f.image} with 401"
+        + (f" ({f.challenge_error})" if f.challenge_error else "")
+        + f" to an anonymous client. The strict client reports that refusal: {_q(f.v2_message)}."
+        + _v1_hiding(f)
+        + " The 401 means the repository does not exist or it is private and needs a login; the "
+        "registry deliberately does not say which."
+    ),
+    known=lambda f: (
+        "The registry refused anonymous pull access to this repository (401).",
+        *_token_known(f),
+        *(("The registry has no V1 API: its 404s say nothing about the image.",) if f.no_v1_api else ()),
+    ),
+    unknowable=lambda f: (
+        "A 401 to an anonymous client does not tell whether the repository exists.",
+        "Whether the tag exists.",
+    ),
+    next_steps=lambda f: (
+        f"Check the spelling of the name (official images live under `library/`): {f.image}.",
+        _login_step(f),
+    ),
+)
+
+UNAUTHORIZED_ANONYMOUS = Rule(
+    id="unauthorized-anonymous",
+    applies=lambda f: f.anonymous and f.v2_refused_401,
+    title="Not logged in: the registry refused anonymous access (401)",
+    explain=lambda f: (
+        f"The registry answered the request for {f.image} with 401"
+        + (f" ({f.challenge_error})" if f.challenge_error else "")
+        + f" to an anonymous client. The strict client says {_q(f.v2_message)}; the docker-1.12-style "
+        f"pull says {_q(f.fb_message)}. The repository does not exist, or it is private."
+    ),
+    known=lambda f: ("The registry refused anonymous pull access (401).", *_token_known(f)),
+    unknowable=lambda f: ("A 401 to an anonymous client does not tell whether the repository exists.",),
+    next_steps=lambda f: (_login_step(f),),
+)
+
+NO_PULL_ACCESS = Rule(
+    id="no-pull-access",
+    applies=lambda f: not f.anonymous and f.v2_refused_401,
+    title="Logged in, but this account cannot pull the repository (or it does not exist)",
+    explain=lambda f: (
+        f"The token server accepted {_who(f)}"
+        + (" but granted no pull access" if f.token_grants_pull is False else "")
+        + f"; the registry then refused {f.image} with 401"
+        + (f" {f.challenge_error}" if f.challenge_error else "")
+        + f". The strict client says {_q(f.v2_message)}."
+        + _v1_hiding(f)
+        + " For the registry, “this account may not pull it” and “it does not exist” are the same answer."
+    ),
+    known=lambda f: (
+        f"The credentials are valid (a token was issued to {f.username or 'this account'}).",
+        *_token_known(f),
+        "The registry refused pull access for this repository (401"
+        + (f", error={f.challenge_error}" if f.challenge_error else "")
+        + ").",
+    ),
+    unknowable=lambda f: (
+        "Whether the repository exists: the registry answers the same for a missing and a forbidden one.",
+    ),
+    next_steps=lambda f: (
+        f"Check the repository name (official images live under `library/`): {f.image}.",
+        "Ask the repository's owner to grant this account pull (read) access, "
+        "or log in as an account that has it.",
+    ),
+)
+
+DENIED = Rule(
+    id="denied",
+    applies=lambda f: f.any_outcome(Outcome.DENIED),
+    title="Access denied (403)",
+    explain=lambda f: (
+        f"The registry answered {f.v2_status or 403} DENIED to {_who(f)} for {f.image}: the request was "
+        f"understood and refused. The strict client says {_q(f.v2_message)}; docker 1.12 does not fall "
+        f"back on DENIED and says {_q(f.fb_message)}."
+    ),
+    known=lambda f: (f"The registry refused {_who(f)} ({f.v2_status or 403}).",),
+    unknowable=lambda f: (
+        "Whether the repository exists: some registries (ECR) answer 403 for a missing repository too.",
+    ),
+    next_steps=lambda f: (
+        "Check that this account has pull permission on the repository "
+        "(registry policy, IAM, project membership).",
+        (
+            _login_step(f)
+            if f.anonymous
+            else "If the credentials are short-lived (ECR, cloud tokens), log in again to refresh them."
+        ),
+    ),
+)
+
+ONLY_ON_V1 = Rule(
+    id="only-on-v1",
+    applies=lambda f: (
+        f.fb_outcome is Outcome.OK and f.fb_protocol is Protocol.V1 and f.v2_outcome is not Outcome.OK
+    ),
+    title="The image is only available through the legacy V1 API",
+    explain=lambda f: (
+        f"The V2 API did not serve {f.image} ({_q(f.v2_message)}), so the strict client fails. Docker 1.12 "
+        "fell back to the legacy V1 API, which has it, and succeeded. Current docker (17.12+) and every "
+        "other modern client have no V1 support and will fail the same way as the strict client."
+    ),
+    known=lambda f: ("The image exists on the registry's V1 API.", "The V2 API does not serve it."),
+    unknowable=_none,
+    next_steps=lambda f: (
+        "Push the image to a V2 registry (for example with an old docker: pull, tag, push to a V2 registry).",
+        "Until then, only docker 17.09 or older with V1 enabled can pull it.",
+    ),
+)
+
+NOT_A_REGISTRY = Rule(
+    id="not-a-registry",
+    applies=lambda f: (
+        f.v2_outcome is Outcome.PROTOCOL_ERROR and f.ping_status == 404 and not f.version_header
+    ),
+    title="The host does not serve the registry V2 API",
+    explain=lambda f: (
+        f"GET /v2/ on {f.host or 'the host'} answered 404 without a Docker-Distribution-Api-Version header: "
+        "this is not a V2 registry at that address (a web server, a wrong port, or a registry mounted "
+        f"under a path prefix). The strict client says {_q(f.v2_message)}; "
+        f"docker 1.12 says {_q(f.fb_message)}."
+    ),
+    known=lambda f: ("/v2/ answered 404 and the registry version header is absent.",),
+    unknowable=lambda f: ("Whether a registry is reachable under another host name or port.",),
+    next_steps=lambda f: (
+        "Check the host and port of the reference; registries cannot be mounted under a URL path.",
+        f"Check what answers there: `curl -si https://{f.host or 'HOST'}/v2/`.",
+    ),
+)
+
+
+def _tag_missing(f: Facts) -> bool:
+    return f.v2_outcome is Outcome.NOT_FOUND and (
+        "MANIFEST_UNKNOWN" in f.v2_codes or (not f.v2_codes and f.v2_step.startswith("manifest"))
+    )
+
+
+TAG_MISSING = Rule(
+    id="tag-missing",
+    applies=_tag_missing,
+    title="The tag does not exist in the repository",
+    explain=lambda f: (
+        f"The registry answered 404 MANIFEST_UNKNOWN for {f.image}"
+        + (" with a token that grants pull" if f.token_grants_pull else "")
+        + f": the tag (or digest) is not there. The strict client says {_q(f.v2_message)}."
+        + (
+            " Docker 1.12 falls back to V1 on MANIFEST_UNKNOWN; "
+            + ("V1 answered 404 to every path, " if f.no_v1_api else "")
+            + f"so it printed {_q(f.fb_message)}, as if the whole image were missing."
+            if f.fell_back
+            else f" The docker-1.12-style pull says {_q(f.fb_message)}."
+        )
+    ),
+    known=lambda f: (
+        "The registry let this client look the tag up"
+        + (" (the token grants pull)." if f.token_grants_pull else ".")
+        + " It answered MANIFEST_UNKNOWN: the tag or digest does not exist.",
+        *(
+            ("The V1 404 comes from a registry without V1: it says nothing about the image.",)
+            if f.no_v1_api
+            else ()
+        ),
+    ),
+    unknowable=lambda f: (
+        "Whether the repository itself exists: registries answer MANIFEST_UNKNOWN for a missing "
+        "repository too (distribution, registry:2).",
+    ),
+    next_steps=lambda f: (
+        f"List the tags that exist: `skopeo list-tags docker://{_repo_for_cli(f)}`.",
+        "Check the tag's spelling and that it was pushed (CI logs).",
+    ),
+)
+
+REPOSITORY_MISSING = Rule(
+    id="repository-missing",
+    applies=lambda f: f.v2_outcome is Outcome.NOT_FOUND and "NAME_UNKNOWN" in f.v2_codes,
+    title="The repository does not exist",
+    explain=lambda f: (
+        f"The registry answered 404 NAME_UNKNOWN for {f.repository or 'the repository'}: it does not know "
+        f"that name. The strict client says {_q(f.v2_message)}; docker 1.12 says {_q(f.fb_message)}."
+    ),
+    known=lambda f: ("The registry does not have a repository of that name (visible to this identity).",),
+    unknowable=_none,
+    next_steps=lambda f: (
+        "Check the repository name and the registry host; official Docker Hub images live under `library/`.",
+    ),
+)
+
+NO_MATCHING_PLATFORM = Rule(
+    id="no-matching-platform",
+    applies=lambda f: f.any_outcome(Outcome.UNSUPPORTED),
+    title="No matching platform or unsupported manifest type",
+    explain=lambda f: (
+        "The manifest was fetched, but it has no entry for the requested platform (or a media type the "
+        f"client cannot read). The strict client says {_q(f.v2_message)}; the docker-1.12-style pull "
+        f"says {_q(f.fb_message)}."
+    ),
+    known=lambda f: ("The image exists and this identity can read it.",),
+    unknowable=_none,
+    next_steps=lambda f: (
+        "Inspect the platforms in the index: `skopeo inspect --raw docker://IMAGE`.",
+        "Pull another platform (`--platform os/arch`), or use an image built for this one.",
+    ),
+)
+
+INTEGRITY_ERROR = Rule(
+    id="integrity-error",
+    applies=lambda f: f.any_outcome(Outcome.INTEGRITY_ERROR),
+    title="Content does not match its digest",
+    explain=lambda f: (
+        f"A blob or manifest fetched at step {f.v2_step or 'unknown'} did not hash to the digest it was "
+        "requested by. The registry's storage is corrupt, or a proxy/CDN altered or truncated the content. "
+        f"The strict client says {_q(f.v2_message)}."
+    ),
+    known=lambda f: ("The registry served content whose digest differs from the one requested.",),
+    unknowable=lambda f: ("Whether the registry's storage or something in between altered the content.",),
+    next_steps=lambda f: (
+        "Run again, bypassing proxies if possible; if the mismatch repeats, report it to the "
+        "registry operator with this report attached.",
+    ),
+)
+
+SERVER_ERROR = Rule(
+    id="server-error",
+    applies=lambda f: f.any_outcome(Outcome.SERVER_ERROR),
+    title="The registry failed with a server error (5xx)",
+    explain=lambda f: (
+        f"The registry answered {f.v2_status or f.fb_status or '5xx'} at step {f.v2_step or 'unknown'}: a "
+        f"problem on the registry's side (or its proxy). The strict client says {_q(f.v2_message)}; "
+        f"docker 1.12 says {_q(f.fb_message)}"
+        + (", after falling back to V1, which hides the 5xx." if f.fell_back else ".")
+    ),
+    known=lambda f: ("The registry failed to answer the request (5xx).",),
+    unknowable=lambda f: ("Whether the image exists.",),
+    next_steps=lambda f: (
+        "Run again later; if it persists, report it to the registry operator with this report attached.",
+    ),
+)
+
+
+def _catch_all_explain(f: Facts) -> str:
+    parts = [f"The strict V2 pull ended {f.v2_outcome or 'unknown'}: {_q(f.v2_message)}."]
+    if f.fb_outcome is not None:
+        parts.append(
+            f"The docker-1.12-style pull ended {f.fb_outcome}"
+            + (" after falling back to V1" if f.fell_back else "")
+            + f": {_q(f.fb_message)}."
+        )
+    parts.append("No specific rule matched; read the exchanges below for the registry's answers.")
+    return " ".join(parts)
+
+
+UNEXPLAINED = Rule(
+    id="unexplained",
+    applies=lambda f: True,
+    title="The pulls failed in a way no rule explains",
+    explain=_catch_all_explain,
+    known=lambda f: tuple(
+        s
+        for s in (
+            f"The strict pull failed at step {f.v2_step!r} with HTTP {f.v2_status}." if f.v2_status else "",
+            *_token_known(f),
+        )
+        if s
+    ),
+    unknowable=_none,
+    next_steps=lambda f: (
+        "Save the report (`--save report.json`) and attach it to a ticket; "
+        "it contains every exchange, redacted.",
+    ),
+)
+
+RULES: tuple[Rule, ...] = (
+    BOTH_OK,
+    TLS_ERROR,
+    CONNECTION_ERROR,
+    TIMEOUT,
+    AUTH_FAILED,
+    RATE_LIMITED,
+    BASIC_NO_CREDENTIALS,
+    UNAUTHORIZED_HIDDEN_BY_V1,
+    UNAUTHORIZED_ANONYMOUS,
+    NO_PULL_ACCESS,
+    DENIED,
+    ONLY_ON_V1,
+    NOT_A_REGISTRY,
+    TAG_MISSING,
+    REPOSITORY_MISSING,
+    NO_MATCHING_PLATFORM,
+    INTEGRITY_ERROR,
+    SERVER_ERROR,
+    UNEXPLAINED,
+)
+"""First match wins; the last rule is a catch-all."""
+
+
+def select_rule(facts: Facts) -> Rule:
+    """The first rule that applies (the catch-all always does)."""
+    return next(rule for rule in RULES if rule.applies(facts))
+
+
+def diagnose(pulls: Sequence[PullResult], auth: AuthInfo) -> Diagnosis:
+    """Explain the pulls: pick the first matching rule and render its words for these facts."""
+    facts = facts_from(pulls, auth)
+    rule = select_rule(facts)
+    return Diagnosis(
+        id=rule.id,
+        differ=facts.differ,
+        title=rule.title,
+        explanation=rule.explain(facts),
+        known=rule.known(facts),
+        unknowable=rule.unknowable(facts),
+        next_steps=rule.next_steps(facts),
+    )
