@@ -40,7 +40,7 @@ TOKEN_CLAIMS_KEY = "diagnose_token_claims"
 """Key under which the transport keeps a token's decoded claims in a redacted token body."""
 
 _CHALLENGE_ERROR = re.compile(r'(?:^|[\s,])error\s*=\s*"?([A-Za-z_]+)"?', re.IGNORECASE)
-_NOTE_TOKEN_ACCESS = re.compile(r"token\b.*?\baccess\s*[:=]\s*(.+)$", re.IGNORECASE)
+_NOTE_TOKEN_ACCESS = re.compile(r"^token\b.*?\b(?:access|granted(?: access)?)\s*[:=]\s*(.*)$", re.IGNORECASE)
 _MANIFEST_PATH = re.compile(r"^/v2/(?P<name>.+)/manifests/(?P<ref>[^/]+)$")
 _RATELIMIT_HEADERS = ("retry-after", "ratelimit-limit", "ratelimit-remaining", "docker-ratelimit-source")
 
@@ -192,15 +192,28 @@ def _claims_actions(exchange: Exchange, repository: str) -> tuple[str, ...] | No
     return tuple(actions)
 
 
-def _notes_actions(notes: Sequence[str]) -> tuple[str, ...] | None:
-    """Token access from a puller note such as ``token access: pull`` or ``token access: none``."""
+def _notes_actions(notes: Sequence[str], repository: str) -> tuple[str, ...] | None:
+    """Token access from a puller note: ``token for scope S granted access: repository:x:pull``,
+    ``token for S granted: nothing`` (pullers/v2_only.py, pullers/v2_then_v1.py) or a bare
+    ``token access: pull``. Scopes of other repositories are ignored."""
     found: tuple[str, ...] | None = None
     for note in notes:
         match = _NOTE_TOKEN_ACCESS.search(note)
         if match is None:
             continue
-        words = re.findall(r"[A-Za-z*]+", match.group(1))
-        found = tuple(w for w in words if w.lower() not in ("none", "empty", "repository"))
+        actions: list[str] = []
+        for item in match.group(1).split(", "):
+            item = item.strip().rstrip(".")
+            if item.lower() in ("", "none", "nothing", "empty", "[]"):
+                continue
+            if item.count(":") >= 2:  # a scope: type:name:actions (the name may hold a port)
+                kind_name, _, acts = item.rpartition(":")
+                name = kind_name.partition(":")[2]
+                if repository and name != repository:
+                    continue
+                item = acts
+            actions.extend(a for a in item.split(",") if a and a not in actions)
+        found = tuple(actions)
     return found
 
 
@@ -264,7 +277,7 @@ def facts_from(pulls: Sequence[PullResult], auth: AuthInfo) -> Facts:
                 token_actions = actions
     if token_actions is None:
         for p in ordered:
-            token_actions = _notes_actions(p.notes)
+            token_actions = _notes_actions(p.notes, repository)
             if token_actions is not None:
                 break
 

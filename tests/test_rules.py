@@ -239,6 +239,22 @@ def test_token_access_from_claims_and_notes() -> None:
     assert _facts(f.scenario_tag_missing()).token_actions is None
 
 
+@pytest.mark.parametrize(
+    ("note", "expected"),
+    [
+        ("token for scope repository:busybox:pull granted access: repository:busybox:pull", ("pull",)),
+        ("token for scope repository:busybox:pull granted access: none", ()),
+        ("token for repository:busybox:pull granted: repository:busybox:pull,push", ("pull", "push")),
+        ("token for repository:busybox:pull granted: repository:busybox:", ()),
+        ("token for repository:busybox:pull granted: nothing", ()),
+        ("token for repository:busybox:pull granted: repository:other:pull", ()),
+    ],
+)
+def test_token_access_from_puller_notes(note: str, expected: tuple[str, ...]) -> None:
+    v2, fb = f.scenario_tag_missing()
+    assert _facts((replace(v2, notes=("manifest digest sha256:x", note)), fb)).token_actions == expected
+
+
 def test_challenge_error_read_from_header_when_the_puller_did_not_set_it() -> None:
     v2, fb = f.scenario_hub_anonymous_missing()
     assert v2.error is not None
