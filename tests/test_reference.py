@@ -2,6 +2,8 @@
 
 Most rows are transcribed (data only) from distribution/reference's own tests:
 - ``reference_test.go`` TestReferenceParse @ ff14fafe2236e51c2894ac07d4bdfc778e96d682
+- ``regexp_test.go`` TestDomainRegexp, TestFullNameRegexp, TestReferenceRegexp,
+  TestIdentifierRegexp @ 875f162f85f8d538cbe9780dbb8d7fb50794f4e6
 - ``normalize_test.go`` TestValidateReferenceName, TestValidateRemoteName, TestParseRepositoryInfo,
   TestNormalizedSplitHostname, TestParseAnyReference, TestParseReferenceWithTagAndDigest
   @ 4894124079e525c3c3c5c8aacaa653b5499004e9
@@ -12,10 +14,13 @@ are worked out from ``normalize.go`` / ``reference.go`` / go-digest v1.0.0 (see 
 from __future__ import annotations
 
 import json
+import re
 import time
+from types import EllipsisType
 
 import pytest
 
+from diagnose import reference as reference_module
 from diagnose.model import ImageReference
 from diagnose.reference import (
     InvalidReference,
@@ -44,6 +49,172 @@ def lower_msg(remote: str) -> str:
 
 def hex_msg(text: str) -> str:
     return f"invalid repository name ({text}), cannot specify 64-byte hexadecimal strings"
+
+
+# --- the grammar itself: regexp_test.go ------------------------------------------------------
+# These reach into the private patterns on purpose: they are upstream's own regexp tables.
+
+DOMAIN_REGEXP = [
+    ("test.com", True),
+    ("test.com:10304", True),
+    ("test.com:http", False),
+    ("localhost", True),
+    ("localhost:8080", True),
+    ("a", True),
+    ("a.b", True),
+    ("ab.cd.com", True),
+    ("a-b.com", True),
+    ("-ab.com", False),
+    ("ab-.com", False),
+    ("ab.c-om", True),
+    ("ab.-com", False),
+    ("ab.com-", False),
+    ("0101.com", True),
+    ("001a.com", True),
+    ("b.gbc.io:443", True),
+    ("b.gbc.io", True),
+    ("xn--n3h.com", True),
+    ("Asdf.com", True),
+    ("192.168.1.1:75050", True),
+    ("192.168.1.1:750050", True),
+    ("[fd00:1:2::3]:75050", True),
+    ("[fd00:1:2::3]75050", False),
+    ("[fd00:1:2::3]::75050", False),
+    ("[fd00:1:2::3%eth0]:75050", False),
+    ("[fd00123123123]:75050", True),
+    ("[2001:0db8:85a3:0000:0000:8a2e:0370:7334]:75050", True),
+    ("[2001:0db8:85a3:0000:0000:8a2e:0370:7334]:750505", True),
+    ("fd00:1:2::3:75050", False),
+]
+
+
+@pytest.mark.parametrize(("text", "match"), DOMAIN_REGEXP)
+def test_upstream_domain_regexp(text: str, match: bool) -> None:
+    pattern = re.compile(reference_module._DOMAIN_AND_PORT, re.ASCII)
+    assert (pattern.fullmatch(text) is not None) is match
+
+
+# (input, (domain, path) or None when it must not match, or ... when only a match is asserted)
+FULL_NAME_REGEXP: list[tuple[str, tuple[str, str] | EllipsisType | None]] = [
+    ("", None),
+    ("short", ("", "short")),
+    ("simple/name", ("simple", "name")),
+    ("library/ubuntu", ("library", "ubuntu")),
+    ("docker/stevvooe/app", ("docker", "stevvooe/app")),
+    ("aa/aa/aa/aa/aa/aa/aa/aa/aa/bb/bb/bb/bb/bb/bb", ("aa", "aa/aa/aa/aa/aa/aa/aa/aa/bb/bb/bb/bb/bb/bb")),
+    ("aa/aa/bb/bb/bb", ("aa", "aa/bb/bb/bb")),
+    ("a/a/a/a", ("a", "a/a/a")),
+    ("a/a/a/a/", None),
+    ("a//a/a", None),
+    ("a", ("", "a")),
+    ("a/aa", ("a", "aa")),
+    ("a/aa/a", ("a", "aa/a")),
+    ("foo.com", ("", "foo.com")),
+    ("foo.com/", None),
+    ("foo.com:8080/bar", ("foo.com:8080", "bar")),
+    ("foo.com:http/bar", None),
+    ("foo.com/bar", ("foo.com", "bar")),
+    ("foo.com/bar/baz", ("foo.com", "bar/baz")),
+    ("localhost:8080/bar", ("localhost:8080", "bar")),
+    ("sub-dom1.foo.com/bar/baz/quux", ("sub-dom1.foo.com", "bar/baz/quux")),
+    ("blog.foo.com/bar/baz", ("blog.foo.com", "bar/baz")),
+    ("a^a", None),
+    ("aa/asdf$$^/aa", None),
+    ("asdf$$^/aa", None),
+    ("aa-a/a", ("aa-a", "a")),
+    ("a/" * 128 + "a", ("a", "a/" * 127 + "a")),
+    ("a-/a/a/a", None),
+    ("foo.com/a-/a/a", None),
+    ("-foo/bar", None),
+    ("foo/bar-", None),
+    ("foo-/bar", None),
+    ("foo/-bar", None),
+    ("_foo/bar", None),
+    ("foo_bar", ("", "foo_bar")),
+    ("foo_bar.com", ("", "foo_bar.com")),
+    ("foo_bar.com:8080", None),
+    ("foo_bar.com:8080/app", None),
+    ("foo.com/foo_bar", ("foo.com", "foo_bar")),
+    ("____/____", None),
+    ("_docker/_docker", None),
+    ("docker_/docker_", None),
+    ("b.gcr.io/test.example.com/my-app", ("b.gcr.io", "test.example.com/my-app")),
+    ("xn--n3h.com/myimage", ("xn--n3h.com", "myimage")),
+    ("xn--7o8h.com/myimage", ("xn--7o8h.com", "myimage")),
+    ("example.com/xn--7o8h.com/myimage", ("example.com", "xn--7o8h.com/myimage")),
+    ("example.com/some_separator__underscore/myimage", ("example.com", "some_separator__underscore/myimage")),
+    ("example.com/__underscore/myimage", None),
+    ("example.com/..dots/myimage", None),
+    ("example.com/.dots/myimage", None),
+    ("example.com/nodouble..dots/myimage", None),
+    ("docker./docker", None),
+    (".docker/docker", None),
+    ("docker-/docker", None),
+    ("-docker/docker", None),
+    ("do..cker/docker", None),
+    ("do__cker:8080/docker", None),
+    ("do__cker/docker", ("", "do__cker/docker")),
+    (
+        "registry.io/foo/project--id.module--name.ver---sion--name",
+        ("registry.io", "foo/project--id.module--name.ver---sion--name"),
+    ),
+    ("Asdf.com/foo/bar", ...),
+    ("Foo/FarB", None),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), FULL_NAME_REGEXP)
+def test_upstream_full_name_regexp(text: str, expected: tuple[str, str] | EllipsisType | None) -> None:
+    match = reference_module._ANCHORED_NAME_RE.fullmatch(text)
+    if expected is None:
+        assert match is None
+    else:
+        assert match is not None
+        if expected is not ...:
+            assert (match.group(1) or "", match.group(2)) == expected
+
+
+BE17 = "sha256:be178c0543eb17f5f3043021c9e5fcf30285e557a4fc309cce97ff9ca6182912"
+REFERENCE_REGEXP: list[tuple[str, tuple[str, str, str] | None]] = [
+    ("registry.com:8080/myapp:tag", ("registry.com:8080/myapp", "tag", "")),
+    (f"registry.com:8080/myapp@{BE17}", ("registry.com:8080/myapp", "", BE17)),
+    (f"registry.com:8080/myapp:tag2@{BE17}", ("registry.com:8080/myapp", "tag2", BE17)),
+    ("registry.com:8080/myapp@sha256:badbadbadbad", None),
+    ("registry.com:8080/myapp:invalid~tag", None),
+    ("bad_hostname.com:8080/myapp:tag", None),
+    (f"localhost:8080@{BE17}", ("localhost", "8080", BE17)),  # localhost as a name, 8080 a tag
+    (f"localhost:8080/name@{BE17}", ("localhost:8080/name", "", BE17)),
+    (f"localhost:http/name@{BE17}", None),
+    (f"localhost@{BE17}", ("localhost", "", BE17)),
+    ("registry.com:8080/myapp@bad", None),
+    ("registry.com:8080/myapp@2bad", None),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), REFERENCE_REGEXP)
+def test_upstream_reference_regexp(text: str, expected: tuple[str, str, str] | None) -> None:
+    match = reference_module._REFERENCE_RE.fullmatch(text)
+    if expected is None:
+        assert match is None
+    else:
+        assert match is not None
+        assert tuple(group or "" for group in match.group(1, 2, 3)) == expected
+
+
+IDENTIFIER_REGEXP = [
+    ("da304e823d8ca2b9d863a3c897baeb852ba21ea9a9f1414736394ae7fcaf9821", True),
+    ("7EC43B381E5AEFE6E04EFB0B3F0693FF2A4A50652D64AEC573905F2DB5889A1C", False),
+    ("da304e823d8ca2b9d863a3c897baeb852ba21ea9a9f1414736394ae7fcaf", False),
+    ("sha256:da304e823d8ca2b9d863a3c897baeb852ba21ea9a9f1414736394ae7fcaf9821", False),
+    ("da304e823d8ca2b9d863a3c897baeb852ba21ea9a9f1414736394ae7fcaf98218482", False),
+]
+
+
+@pytest.mark.parametrize(("text", "is_identifier"), IDENTIFIER_REGEXP)
+def test_upstream_identifier_is_refused(text: str, is_identifier: bool) -> None:
+    # Through the public API: an identifier is refused with docker's 64-hex message.
+    message = describe(text)["error"]
+    assert (message == hex_msg(text)) is is_identifier
 
 
 # --- raw Parse: reference_test.go TestReferenceParse -------------------------------------------
