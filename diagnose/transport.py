@@ -3,16 +3,60 @@
 Pullers talk to an ``HttpClient``; they never import requests. This module must not
 classify outcomes or decide what a client would print: it only sends, records and returns.
 
-INTERFACE STUB: the implementation (RecordingClient, Recorder) lands in this module.
+``RecordingClient`` sends with one ``requests.Session`` through ``_WireAdapter``; it follows
+redirects itself (each hop is its own ``Exchange``), maps every transport exception to a
+``TransportFailure`` and redacts (``redact.py``) before anything is stored in the ``Recorder``.
+
+Recorded bodies: text bodies are redacted in full and then capped at ``RECORDED_BODY_LIMIT``
+bytes; binary bodies (layers: an octet-stream/tar/gzip media type, a NUL byte or invalid UTF-8)
+keep only their first ``redact.BINARY_PREFIX`` bytes, base64-encoded (``body_encoding="base64"``).
+``body_size`` is the number of (decoded) bytes read, or ``Content-Length`` for HEAD.
 """
 
 from __future__ import annotations
 
+import base64
+import errno
+import http.client
+import ipaddress
+import os
+import re
+import socket
+import ssl
+import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from http.cookiejar import DefaultCookiePolicy
+from typing import Any, Protocol
+from urllib.parse import urljoin, urlsplit
 
-from diagnose.model import Exchange, Headers, Strategy, TransportFailure
+import requests
+import requests.adapters
+import requests.exceptions
+import urllib3
+import urllib3.exceptions
+from urllib3._collections import HTTPHeaderDict
+from urllib3.util.retry import Retry
+
+from diagnose import __version__
+from diagnose.model import (
+    Exchange,
+    FailureKind,
+    Headers,
+    RecordedRequest,
+    RecordedResponse,
+    Strategy,
+    TransportFailure,
+    header_value,
+)
+from diagnose.redact import (
+    learned_secrets,
+    recorded_body,
+    redact_headers,
+    redact_url,
+    scrub_text,
+)
 
 DEFAULT_MAX_BODY = 4 * 1024 * 1024
 """Bytes of a body a puller may read into memory (manifests, token answers, error pages)."""
@@ -90,3 +134,673 @@ class HttpClient(Protocol):
     def exchanges(self) -> tuple[Exchange, ...]:
         """Every exchange this client recorded, in order."""
         ...
+
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+READ_CHUNK = 64 * 1024
+MIN_BODY_RATE = 16 * 1024
+"""Bytes per second a body must keep up on average: the overall deadline for reading a body is
+``timeout`` plus one second per ``MIN_BODY_RATE`` bytes received. A server that trickles bytes
+(each read under the per-read timeout) fails with ``timeout``; a real 5 GB layer at a sane
+rate is never cut off."""
+
+
+class Recorder:
+    """Collects the exchanges of every client of one run; thread-safe.
+
+    Both pullers share one Recorder so exchange ids are global and ordered by start time.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last_id = 0
+        self._exchanges: list[Exchange] = []
+
+    def next_id(self) -> int:
+        with self._lock:
+            self._last_id += 1
+            return self._last_id
+
+    def add(self, exchange: Exchange) -> None:
+        with self._lock:
+            self._exchanges.append(exchange)
+
+    def exchanges(self) -> tuple[Exchange, ...]:
+        """Every exchange recorded so far, ordered by id."""
+        with self._lock:
+            return tuple(sorted(self._exchanges, key=lambda e: e.id))
+
+
+@dataclass(frozen=True, slots=True)
+class TransportOptions:
+    """How the transport connects; the same for both pullers."""
+
+    verify: bool | str = True  # False = skip TLS verification; str = CA bundle path (--ca-cert)
+    timeout: float = 30.0  # connect and per-read timeout; also bounds body reads (MIN_BODY_RATE)
+    user_agent: str | None = None  # default: diagnose/<version>
+    max_redirects: int = 10
+
+
+class _WireAdapter(requests.adapters.HTTPAdapter):
+    """The single place a request goes on the wire.
+
+    No retries (a retry would hide the first failure, which is the evidence) and no redirects
+    (``RecordingClient`` follows them, recording each hop). The prepared request's headers are
+    an ``urllib3`` ``HTTPHeaderDict``: urllib3's ``HTTPConnection.request`` calls
+    ``putheader`` once per ``items()`` pair, so a repeated name goes out as separate header
+    lines (docker 1.12 sends four ``Accept`` lines), which requests' own
+    ``CaseInsensitiveDict`` cannot express.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(max_retries=Retry(total=0, connect=0, read=False, redirect=False, status=0))
+
+
+def _user_agent(options: TransportOptions) -> str:
+    return options.user_agent or f"diagnose/{__version__}"
+
+
+def _has(pairs: Sequence[tuple[str, str]], name: str) -> bool:
+    wanted = name.lower()
+    return any(key.lower() == wanted for key, _ in pairs)
+
+
+def _without(pairs: Sequence[tuple[str, str]], *names: str) -> list[tuple[str, str]]:
+    lowered = {n.lower() for n in names}
+    return [(k, v) for k, v in pairs if k.lower() not in lowered]
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "Invalid IPv6 URL": the send itself reports invalid_url
+        return "", url, None
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is None:
+        port = {"http": 80, "https": 443}.get(scheme)
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class RecordingClient:
+    """An ``HttpClient`` that sends real requests and records every hop, redacted.
+
+    ``secrets`` are strings (passwords) scrubbed from everything recorded; the client adds
+    the credentials it sees on the way (Basic passwords, Bearer tokens, token answers).
+    Nothing raises to the caller except programming errors: failures are ``Reply.failure``.
+    """
+
+    def __init__(
+        self,
+        recorder: Recorder,
+        strategy: Strategy,
+        options: TransportOptions = TransportOptions(),
+        *,
+        secrets: Sequence[str] = (),
+    ) -> None:
+        self._recorder = recorder
+        self._strategy = strategy
+        self._options = options
+        self._lock = threading.Lock()
+        self._secrets: list[str] = [s for s in secrets if s]
+        self._mine: list[Exchange] = []
+        session = requests.Session()
+        # No environment magic: no ~/.netrc credentials, no REQUESTS_CA_BUNDLE overriding
+        # --ca-cert. Proxies are resolved per request below, like Go's ProxyFromEnvironment.
+        session.trust_env = False
+        session.headers.clear()
+        # Neither docker's nor containers/image's registry client keeps a cookie jar.
+        session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+        adapter = _WireAdapter()
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        self._session = session
+        if options.verify is False:
+            # The user asked for it (--tls-verify=false); the warning would only be noise.
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+
+    # ----------------------------------------------------------------- HttpClient
+
+    @property
+    def strategy(self) -> Strategy:
+        return self._strategy
+
+    def exchanges(self) -> tuple[Exchange, ...]:
+        with self._lock:
+            return tuple(self._mine)
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> RecordingClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def refuse(self, step: str, method: str, url: str, detail: str) -> int:
+        exchange_id = self._recorder.next_id()
+        secrets = self._secret_list()
+        self._store(
+            Exchange(
+                id=exchange_id,
+                strategy=self._strategy,
+                step=step,
+                request=RecordedRequest(method=method, url=redact_url(url, secrets)),
+                failure=TransportFailure(FailureKind.CLIENT_SIDE, scrub_text(detail, secrets)),
+            )
+        )
+        return exchange_id
+
+    def send(
+        self,
+        step: str,
+        method: str,
+        url: str,
+        *,
+        headers: Sequence[tuple[str, str]] = (),
+        basic_auth: tuple[str, str] | None = None,
+        body: bytes | None = None,
+        follow_redirects: bool = True,
+        keep_auth_on_redirect: Callable[[str, str], bool] | None = None,
+        body_sink: BodySink | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
+    ) -> Reply:
+        pairs: list[tuple[str, str]] = [(str(k), str(v)) for k, v in headers]
+        if basic_auth is not None:
+            user, password = basic_auth
+            token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+            pairs = [*_without(pairs, "Authorization"), ("Authorization", f"Basic {token}")]
+        if not _has(pairs, "User-Agent"):
+            pairs.insert(0, ("User-Agent", _user_agent(self._options)))
+        if not _has(pairs, "Accept-Encoding"):
+            # Go's transport (docker, skopeo) adds this itself and decodes transparently.
+            pairs.append(("Accept-Encoding", "gzip"))
+        self._learn(learned_secrets(pairs))
+
+        current_method, current_url, current_body = method.upper(), url, body
+        redirect_of: int | None = None
+        note: str | None = None
+        hops = 0
+        while True:
+            reply, exchange_id = self._hop(
+                step,
+                current_method,
+                current_url,
+                pairs,
+                current_body,
+                follow_redirects=follow_redirects,
+                body_sink=body_sink,
+                max_body=max_body,
+                redirect_of=redirect_of,
+                note=note,
+            )
+            location = header_value(reply.headers, "Location")
+            if (
+                not follow_redirects
+                or reply.failure is not None
+                or reply.status not in REDIRECT_STATUSES
+                or not location
+            ):
+                return reply
+            try:
+                next_url = urljoin(current_url, location.strip())
+            except ValueError:
+                next_url = location.strip()  # unparseable Location: the next hop says invalid_url
+            if hops >= self._options.max_redirects:
+                return self._too_many_redirects(step, current_method, next_url, exchange_id, hops)
+            hops += 1
+            if reply.status in (301, 302, 303) and current_method not in ("GET", "HEAD"):
+                # Go net/http (client.go redirectBehavior): 301/302/303 turn a POST into a GET
+                # without body; 307/308 keep method and body.
+                current_method, current_body = "GET", None
+                pairs = _without(pairs, "Content-Type", "Content-Length")
+            note = None
+            if _origin(current_url) != _origin(next_url) and _has(pairs, "Authorization"):
+                keep = keep_auth_on_redirect is not None and keep_auth_on_redirect(current_url, next_url)
+                _, target_host, target_port = _origin(next_url)
+                target = f"{target_host}:{target_port}" if target_port else target_host
+                if keep:
+                    note = f"Authorization forwarded to {target} (allowed for this redirect)"
+                else:
+                    # OCI distribution-spec: MUST NOT forward Authorization across hosts;
+                    # requests does the same since CVE-2018-18074 (registry-behaviours §1.3).
+                    pairs = _without(pairs, "Authorization", "Cookie")
+                    note = f"Authorization not forwarded to {target} (scheme, host or port changed)"
+            redirect_of = exchange_id
+            current_url = next_url
+
+    # ----------------------------------------------------------------- internals
+
+    def _secret_list(self) -> list[str]:
+        with self._lock:
+            return list(self._secrets)
+
+    def _learn(self, found: Sequence[str]) -> None:
+        with self._lock:
+            for secret in found:
+                if secret not in self._secrets:
+                    self._secrets.append(secret)
+
+    def _store(self, exchange: Exchange) -> None:
+        self._recorder.add(exchange)
+        with self._lock:
+            self._mine.append(exchange)
+
+    def _too_many_redirects(self, step: str, method: str, url: str, previous_id: int, hops: int) -> Reply:
+        exchange_id = self._recorder.next_id()
+        secrets = self._secret_list()
+        failure = TransportFailure(
+            FailureKind.TOO_MANY_REDIRECTS, f"stopped after {hops} redirects (not sent)"
+        )
+        self._store(
+            Exchange(
+                id=exchange_id,
+                strategy=self._strategy,
+                step=step,
+                request=RecordedRequest(method=method, url=redact_url(url, secrets)),
+                failure=failure,
+                redirect_of=previous_id,
+            )
+        )
+        return Reply(exchange_id=exchange_id, url=url, status=None, failure=failure)
+
+    def _proxies_for(self, url: str) -> dict[str, str]:
+        # Go's ProxyFromEnvironment never proxies localhost/loopback; neither do we.
+        if _is_loopback(_origin(url)[1]):
+            return {}
+        return dict(requests.utils.get_environ_proxies(url))
+
+    def _record_request(
+        self, method: str, url: str, wire: Headers, body: bytes | None, secrets: Sequence[str]
+    ) -> RecordedRequest:
+        recorded: str | None = None
+        if body is not None:
+            ctype = header_value(wire, "Content-Type")
+            text, encoding, truncated = recorded_body(body, ctype, secrets, RECORDED_BODY_LIMIT)
+            if encoding == "base64":
+                recorded = f"<{len(body)} bytes of binary data>"
+            else:
+                recorded = text + (" …(truncated)" if truncated else "")
+        return RecordedRequest(
+            method=method,
+            url=redact_url(url, secrets),
+            headers=redact_headers(wire, secrets),
+            body=recorded,
+        )
+
+    def _hop(
+        self,
+        step: str,
+        method: str,
+        url: str,
+        pairs: Sequence[tuple[str, str]],
+        body: bytes | None,
+        *,
+        follow_redirects: bool,
+        body_sink: BodySink | None,
+        max_body: int,
+        redirect_of: int | None,
+        note: str | None,
+    ) -> tuple[Reply, int]:
+        exchange_id = self._recorder.next_id()
+        started = time.monotonic()
+        timeout = self._options.timeout
+        wire = HTTPHeaderDict()
+        for key, value in pairs:
+            wire.add(key, value)
+        response: requests.Response | None = None
+        recorded_response: RecordedResponse | None = None
+        failure: TransportFailure | None = None
+        reply_body = b""
+        truncated = False
+        status: int | None = None
+        reason = ""
+        received: Headers = ()
+        try:
+            try:
+                prepared = self._session.prepare_request(requests.Request(method, url, data=body))
+            except _SEND_ERRORS as exc:
+                failure = failure_from_exception(exc, url=url, timeout=timeout)
+            else:
+                for key, value in prepared.headers.items():
+                    if key not in wire:  # Content-Length for bodies
+                        wire.add(key, value)
+                prepared.headers = wire  # type: ignore[assignment]  # see _WireAdapter
+                try:
+                    response = self._session.send(
+                        prepared,
+                        stream=True,
+                        allow_redirects=False,
+                        timeout=(timeout, timeout),
+                        verify=self._options.verify,
+                        proxies=self._proxies_for(url),
+                    )
+                except _SEND_ERRORS as exc:
+                    failure = failure_from_exception(exc, url=url, timeout=timeout)
+            if response is not None:
+                raw = response.raw
+                status = response.status_code
+                reason = response.reason or http.client.responses.get(status, "")
+                received = tuple((str(k), str(v)) for k, v in raw.headers.items())
+                redirect_hop = (
+                    follow_redirects
+                    and status in REDIRECT_STATUSES
+                    and bool(response.headers.get("Location"))
+                )
+                body_size: int | None
+                if method == "HEAD":
+                    length = response.headers.get("Content-Length", "")
+                    body_size = int(length) if length.isdigit() else None
+                else:
+                    reply_body, body_size, truncated, failure = self._read_body(
+                        raw,
+                        keep=RECORDED_BODY_LIMIT if redirect_hop else max_body,
+                        sink=None if redirect_hop else body_sink,
+                        started=started,
+                        url=url,
+                    )
+                self._learn(learned_secrets((), reply_body))
+                secrets = self._secret_list()
+                ctype = response.headers.get("Content-Type")
+                text, encoding, record_truncated = recorded_body(
+                    reply_body, ctype, secrets, RECORDED_BODY_LIMIT
+                )
+                recorded_response = RecordedResponse(
+                    status=status,
+                    reason=reason,
+                    headers=redact_headers(received, secrets),
+                    body=text,
+                    body_size=body_size,
+                    body_truncated=truncated or record_truncated,
+                    body_encoding=encoding,
+                )
+        finally:
+            if response is not None:
+                response.close()
+        elapsed_ms = round((time.monotonic() - started) * 1000, 1)
+        secrets = self._secret_list()
+        if failure is not None:
+            failure = TransportFailure(failure.kind, scrub_text(failure.detail, secrets))
+        self._store(
+            Exchange(
+                id=exchange_id,
+                strategy=self._strategy,
+                step=step,
+                request=self._record_request(method, url, tuple(wire.items()), body, secrets),
+                response=recorded_response,
+                failure=failure,
+                elapsed_ms=elapsed_ms,
+                redirect_of=redirect_of,
+                note=scrub_text(note, secrets) if note else None,
+            )
+        )
+        if failure is not None:
+            reply = Reply(
+                exchange_id=exchange_id,
+                url=url,
+                status=None,
+                reason=reason,
+                headers=received,
+                body=reply_body,
+                body_truncated=truncated,
+                failure=failure,
+            )
+        else:
+            reply = Reply(
+                exchange_id=exchange_id,
+                url=url,
+                status=status,
+                reason=reason,
+                headers=received,
+                body=reply_body,
+                body_truncated=truncated,
+            )
+        return reply, exchange_id
+
+    def _read_body(
+        self,
+        raw: Any,
+        *,
+        keep: int,
+        sink: BodySink | None,
+        started: float,
+        url: str,
+    ) -> tuple[bytes, int, bool, TransportFailure | None]:
+        """Read a body in chunks: keep ``keep`` bytes, stream all of it to ``sink`` if given.
+
+        Returns ``(kept, bytes_read, truncated, failure)``. Each read waits at most
+        ``timeout``, and never past the overall deadline (see ``MIN_BODY_RATE``).
+        """
+        timeout = self._options.timeout
+        kept = bytearray()
+        total = 0
+        truncated = False
+        while True:
+            remaining = started + timeout + total / MIN_BODY_RATE - time.monotonic()
+            if remaining <= 0:
+                return bytes(kept), total, truncated, _deadline_failure(total, started)
+            read_timeout = min(timeout, remaining)
+            _set_socket_timeout(raw, read_timeout)
+            try:
+                data = raw.read1(READ_CHUNK)
+            except _SEND_ERRORS as exc:
+                if read_timeout < timeout and _is_timeout(exc):
+                    return bytes(kept), total, truncated, _deadline_failure(total, started)
+                failure = failure_from_exception(exc, url=url, timeout=timeout, reading_body=True)
+                return bytes(kept), total, truncated, failure
+            if not data:
+                return bytes(kept), total, truncated, None
+            total += len(data)
+            room = keep - len(kept)
+            if len(data) > room:
+                truncated = True
+            kept += data[: max(room, 0)]
+            if sink is not None:
+                sink(data)
+            elif truncated:
+                return bytes(kept), total, truncated, None
+
+
+def _set_socket_timeout(raw: Any, seconds: float) -> None:
+    """Shorten the socket timeout so the next read cannot run past the body deadline."""
+    connection = getattr(raw, "connection", None) or getattr(raw, "_connection", None)
+    sock = getattr(connection, "sock", None)
+    if isinstance(sock, socket.socket):
+        sock.settimeout(max(seconds, 0.001))
+
+
+def _deadline_failure(total: int, started: float) -> TransportFailure:
+    elapsed = time.monotonic() - started
+    return TransportFailure(
+        FailureKind.TIMEOUT,
+        f"body too slow: {total} bytes in {elapsed:.1f} s (overall deadline exceeded)",
+    )
+
+
+# --------------------------------------------------------------------------- failures
+
+_SEND_ERRORS: tuple[type[BaseException], ...] = (
+    requests.exceptions.RequestException,
+    urllib3.exceptions.HTTPError,
+    http.client.HTTPException,
+    OSError,  # includes ssl.SSLError, socket.timeout, ConnectionError
+    ValueError,  # includes UnicodeError from IDNA-invalid host names
+)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception and everything it wraps (urllib3 ``reason``, causes, contexts, args)."""
+    seen: list[BaseException] = []
+    queue: list[BaseException | None] = [exc]
+    while queue:
+        current = queue.pop(0)
+        if current is None or any(current is s for s in seen):
+            continue
+        seen.append(current)
+        reason = getattr(current, "reason", None)
+        queue.append(reason if isinstance(reason, BaseException) else None)
+        queue.extend([current.__cause__, current.__context__])
+        queue.extend(a for a in current.args if isinstance(a, BaseException))
+    return seen
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    # urllib3's NewConnectionError subclasses ConnectTimeoutError for history's sake; a refused
+    # connection is not a timeout (requests makes the same exception in adapters.py).
+    return any(
+        isinstance(e, requests.exceptions.Timeout | urllib3.exceptions.TimeoutError | TimeoutError)
+        and not isinstance(e, urllib3.exceptions.NewConnectionError)
+        for e in _chain(exc)
+    )
+
+
+def _first(chain: Sequence[BaseException], *kinds: type[BaseException]) -> BaseException | None:
+    return next((e for e in chain if isinstance(e, kinds)), None)
+
+
+_SSL_NOISE = re.compile(r"^\[[A-Z0-9_: ]+\]\s*|\s*\(_ssl\.c:\d+\)$")
+
+
+def _clean_ssl(exc: BaseException) -> str:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"certificate verify failed: {exc.verify_message or exc.reason}"
+    if isinstance(exc, ssl.SSLError) and len(exc.args) >= 2 and isinstance(exc.args[1], str):
+        text = _SSL_NOISE.sub("", exc.args[1]).strip()
+    else:
+        text = _one_line(exc)
+    if "WRONG_VERSION_NUMBER" in str(exc) or "wrong version number" in text:
+        text += " (the server does not seem to speak TLS on this port: plain HTTP?)"
+    return text
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return " ".join(text.split())
+
+
+def _endpoint(url: str) -> str:
+    _, host, port = _origin(url)
+    return f"{host}:{port}" if port else host or url
+
+
+def failure_from_exception(
+    exc: BaseException, *, url: str, timeout: float, reading_body: bool = False
+) -> TransportFailure:
+    """Map a requests/urllib3/socket/ssl exception to a ``TransportFailure`` with a one-line,
+    plain-words detail (the OS or TLS reason, not a repr chain). Not redacted here."""
+    chain = _chain(exc)
+    where = _endpoint(url)
+    via_proxy = "via proxy: " if _first(chain, requests.exceptions.ProxyError) else ""
+
+    invalid = _first(
+        chain,
+        requests.exceptions.InvalidURL,
+        requests.exceptions.MissingSchema,
+        requests.exceptions.InvalidSchema,
+        requests.exceptions.URLRequired,
+        urllib3.exceptions.LocationValueError,
+        UnicodeError,
+    )
+    if invalid is not None:
+        return TransportFailure(FailureKind.INVALID_URL, f"invalid URL: {_one_line(invalid)}")
+
+    gai = _first(chain, socket.gaierror)
+    if gai is not None or _first(chain, urllib3.exceptions.NameResolutionError):
+        reason = gai.strerror if isinstance(gai, socket.gaierror) and gai.strerror else "lookup failed"
+        host = _origin(url)[1]
+        return TransportFailure(FailureKind.DNS, f"{via_proxy}cannot resolve host {host!r}: {reason}")
+
+    cert = _first(chain, ssl.SSLCertVerificationError)
+    if cert is not None:
+        return TransportFailure(FailureKind.TLS, f"{via_proxy}TLS with {where}: {_clean_ssl(cert)}")
+
+    if _is_timeout(exc):
+        if _first(
+            chain,
+            requests.exceptions.ConnectTimeout,
+            urllib3.exceptions.ConnectTimeoutError,
+        ):
+            detail = f"connecting to {where} timed out after {timeout:g} s"
+        elif reading_body:
+            detail = f"no data for {timeout:g} s while reading the body from {where}"
+        else:
+            detail = f"no response from {where} within {timeout:g} s (read timeout)"
+        return TransportFailure(FailureKind.TIMEOUT, via_proxy + detail)
+
+    tls = _first(chain, ssl.SSLError) or _first(
+        chain,
+        requests.exceptions.SSLError,
+        urllib3.exceptions.SSLError,
+    )
+    if tls is not None:
+        deepest = _first(chain, ssl.SSLError) or tls
+        return TransportFailure(FailureKind.TLS, f"{via_proxy}TLS with {where}: {_clean_ssl(deepest)}")
+
+    if _first(chain, ConnectionRefusedError):
+        return TransportFailure(FailureKind.REFUSED, f"{via_proxy}connection to {where} refused")
+
+    incomplete = _first(
+        chain,
+        urllib3.exceptions.IncompleteRead,
+        http.client.IncompleteRead,
+    )
+    if incomplete is not None:
+        partial = getattr(incomplete, "partial", None)
+        expected = getattr(incomplete, "expected", None)
+        got = partial if isinstance(partial, int) else len(partial) if isinstance(partial, bytes) else "?"
+        detail = (
+            f"connection closed before the body was complete ({got} bytes read, {expected} more expected)"
+        )
+        return TransportFailure(FailureKind.RESET, via_proxy + detail)
+    if _first(chain, ConnectionResetError):
+        return TransportFailure(FailureKind.RESET, f"{via_proxy}connection reset by {where}")
+    if _first(chain, http.client.RemoteDisconnected):
+        return TransportFailure(
+            FailureKind.RESET, f"{via_proxy}{where} closed the connection without a response"
+        )
+    if _first(
+        chain,
+        BrokenPipeError,
+        ConnectionAbortedError,
+    ):
+        return TransportFailure(FailureKind.RESET, f"{via_proxy}connection to {where} aborted")
+    if _first(
+        chain,
+        requests.exceptions.ChunkedEncodingError,
+        urllib3.exceptions.ProtocolError,
+    ):
+        return TransportFailure(
+            FailureKind.RESET, f"{via_proxy}connection to {where} broken: {_one_line(chain[-1])}"
+        )
+    if _first(
+        chain,
+        urllib3.exceptions.DecodeError,
+        requests.exceptions.ContentDecodingError,
+    ):
+        return TransportFailure(FailureKind.OTHER, "could not decode the body (Content-Encoding)")
+
+    os_error = next((e for e in chain if isinstance(e, OSError) and e.errno), None)
+    if isinstance(os_error, OSError) and os_error.errno is not None:
+        if "CA certificate bundle" in str(os_error):
+            return TransportFailure(FailureKind.TLS, _one_line(os_error))
+        name = errno.errorcode.get(os_error.errno, "")
+        return TransportFailure(
+            FailureKind.OTHER,
+            f"{via_proxy}{where}: {os.strerror(os_error.errno).lower()}" + (f" ({name})" if name else ""),
+        )
+    if any("CA certificate bundle" in str(e) for e in chain):
+        return TransportFailure(FailureKind.TLS, _one_line(exc))
+    return TransportFailure(FailureKind.OTHER, via_proxy + _one_line(chain[-1]))
