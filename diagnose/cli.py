@@ -1,0 +1,356 @@
+"""The ``diagnose`` command line: parse, build transport, run, render, exit code.
+
+This is the only module that touches the terminal, files named by the user, and exit
+codes. It holds no registry logic: every decision lives in the pullers and rules.
+
+Exit codes (DESIGN.md): 0 every pull succeeded; 1 a pull failed and a diagnosis was
+printed; 2 usage or input error; 3 the tool itself failed. Never a Python traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from enum import IntEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from diagnose import __version__
+from diagnose.lab import LabAuth, LabConfig, LabV1, start_lab
+from diagnose.model import ImageReference, Report
+from diagnose.pullers.options import PullOptions
+from diagnose.reference import InvalidReference, describe, parse_reference
+from diagnose.render.json_report import render_json, report_from_dict
+from diagnose.render.terminal import render_reference_table, render_terminal
+from diagnose.run import compare as run_compare
+from diagnose.run import replay_report
+from diagnose.transport import TransportOptions
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    PULL_FAILED = 1
+    USAGE = 2
+    INTERNAL = 3
+
+
+class UsageProblem(Exception):
+    """Bad input from the user: one line, exit code 2."""
+
+
+app = typer.Typer(
+    name="diagnose",
+    help=(
+        "Explain why a container-image pull failed: run a strict V2 pull (skopeo) and a "
+        "docker-1.12-style V2-then-V1 pull side by side, record every HTTP exchange, and say why "
+        "they disagree.\n\nExample: diagnose compare docker.io/library/thisimagedoesntexist"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"diagnose {__version__}")
+        raise typer.Exit(ExitCode.OK)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Why did that image pull fail? Example: diagnose compare ubuntu"""
+
+
+def _stdout() -> Console:
+    return Console(file=sys.stdout, highlight=False, soft_wrap=False)
+
+
+def _stderr() -> Console:
+    return Console(file=sys.stderr, highlight=False, stderr=True)
+
+
+def _parse_ref(text: str) -> ImageReference:
+    try:
+        return parse_reference(text)
+    except InvalidReference as exc:
+        raise UsageProblem(f"{text!r}: {exc}") from None
+
+
+def _credentials(creds: str | None, password_stdin: bool) -> tuple[str, str] | None:
+    if creds is None:
+        if password_stdin:
+            raise UsageProblem("--password-stdin needs --creds USER")
+        return None
+    user, sep, password = creds.partition(":")
+    if password_stdin:
+        if sep:
+            raise UsageProblem("--password-stdin: give --creds USER without a password")
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif not sep:
+        raise UsageProblem("--creds must be USER:PASSWORD (or USER with --password-stdin)")
+    if not user:
+        raise UsageProblem("--creds: the user name is empty")
+    return user, password
+
+
+def _write_file(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageProblem(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _pull_exit(report: Report) -> ExitCode:
+    return ExitCode.OK if all(p.ok for p in report.pulls) else ExitCode.PULL_FAILED
+
+
+def _emit(
+    report: Report, *, as_json: bool, save: Path | None, markdown: Path | None, har: Path | None
+) -> ExitCode:
+    """Render a report to stdout and to the files asked for."""
+    if save is not None:
+        _write_file(save, render_json(report) + "\n")
+    if markdown is not None:
+        from diagnose.render.markdown import render_markdown
+
+        _write_file(markdown, render_markdown(report))
+    if har is not None:
+        from diagnose.render.har import render_har
+
+        _write_file(har, render_har(report))
+    if as_json:
+        sys.stdout.write(render_json(report) + "\n")
+    else:
+        render_terminal(report, _stdout())
+    return _pull_exit(report)
+
+
+CredsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--creds",
+        help="USER:PASSWORD to log in with (or USER together with --password-stdin). Never recorded.",
+        envvar="DIAGNOSE_CREDS",
+        show_envvar=True,
+    ),
+]
+
+
+@app.command(
+    help=(
+        "Pull REF two ways (strict V2 like skopeo; V2-then-V1 like docker 1.12), side by side, "
+        "and explain why they differ.\n\n"
+        "Example: diagnose compare registry.example.com/team/app:1.4 --creds alice:secret --save report.json"
+    )
+)
+def compare(
+    ref: Annotated[str, typer.Argument(help="Image reference, e.g. ubuntu, host:5000/team/app:1.4")],
+    creds: CredsOption = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin.")
+    ] = False,
+    platform: Annotated[str, typer.Option(help="os/arch[/variant] to choose from an index.")] = "linux/amd64",
+    ca_cert: Annotated[
+        Path | None,
+        typer.Option("--ca-cert", help="PEM CA bundle to trust for the registry's TLS certificate."),
+    ] = None,
+    tls_verify: Annotated[
+        bool,
+        typer.Option(
+            "--tls-verify/--no-tls-verify",
+            help="Verify TLS. --no-tls-verify also allows plain http (skopeo --tls-verify=false).",
+        ),
+    ] = True,
+    insecure_registry: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--insecure-registry", help="Like docker's --insecure-registry (host:port or CIDR); repeatable."
+        ),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for a connection or for data.", min=0.1)
+    ] = 30.0,
+    verify_layers: Annotated[
+        bool,
+        typer.Option("--layers", help="Download every layer and verify its digest (default: HEAD only)."),
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the JSON report on stdout, nothing else.")
+    ] = False,
+    save: Annotated[
+        Path | None, typer.Option("--save", help="Also write the JSON report to this file.")
+    ] = None,
+    markdown: Annotated[
+        Path | None, typer.Option("--markdown", help="Also write a ticket-ready Markdown file.")
+    ] = None,
+    har: Annotated[
+        Path | None, typer.Option("--har", help="Also write every exchange as a HAR file.")
+    ] = None,
+) -> None:
+    reference = _parse_ref(ref)
+    credentials = _credentials(creds, password_stdin)
+    if ca_cert is not None and not ca_cert.is_file():
+        raise UsageProblem(f"--ca-cert {ca_cert}: no such file")
+    options = PullOptions(
+        credentials=credentials,
+        platform=platform,
+        tls_verify=tls_verify,
+        insecure_registries=tuple(insecure_registry or ()),
+        verify_layers=verify_layers,
+    )
+    verify: bool | str = str(ca_cert) if ca_cert is not None and tls_verify else tls_verify
+    transport = TransportOptions(verify=verify, timeout=timeout)
+    source = "DIAGNOSE_CREDS" if creds and os.environ.get("DIAGNOSE_CREDS") == creds else "--creds"
+    err = _stderr()
+    started = time.monotonic()
+    err.print(f"diagnose: pulling {reference.canonical} two ways (v2-only, v2-then-v1)…")
+    report = run_compare(reference, options, transport, auth_source=source)
+    err.print(f"diagnose: {len(report.exchanges)} HTTP exchanges in {time.monotonic() - started:.1f}s")
+    raise typer.Exit(_emit(report, as_json=as_json, save=save, markdown=markdown, har=har))
+
+
+@app.command(
+    help=(
+        "Show how clients read an image name: registry, repository, tag, digest, canonical name and "
+        "the host each client contacts.\n\nExample: diagnose ref ubuntu localhost:5000/app@sha256:… --json"
+    )
+)
+def ref(
+    refs: Annotated[list[str], typer.Argument(help="One or more image references.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list, one object per input.")] = False,
+) -> None:
+    described = [describe(text) for text in refs]
+    if as_json:
+        sys.stdout.write(json.dumps(described, indent=2) + "\n")
+    else:
+        render_reference_table(described, _stdout())
+    invalid = [d for d in described if not d["valid"]]
+    for item in invalid:
+        _stderr().print(f"diagnose: {item['input']!r}: {item['error']}", markup=False)
+    raise typer.Exit(ExitCode.USAGE if invalid else ExitCode.OK)
+
+
+@app.command(
+    help=(
+        "Re-diagnose a saved report (--save) offline: no network, the same tables and diagnosis.\n\n"
+        "Example: diagnose replay report.json --markdown ticket.md"
+    )
+)
+def replay(
+    report_file: Annotated[Path, typer.Argument(help="A JSON report written by --save or --json.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report on stdout.")] = False,
+    markdown: Annotated[Path | None, typer.Option("--markdown", help="Also write a Markdown file.")] = None,
+    har: Annotated[Path | None, typer.Option("--har", help="Also write a HAR file.")] = None,
+) -> None:
+    try:
+        data = json.loads(report_file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageProblem(f"cannot read {report_file}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise UsageProblem(f"{report_file} is not JSON: {exc}") from None
+    try:
+        saved = report_from_dict(data)
+    except ValueError as exc:
+        raise UsageProblem(f"{report_file}: {exc}") from None
+    report = replay_report(saved)
+    raise typer.Exit(_emit(report, as_json=as_json, save=None, markdown=markdown, har=har))
+
+
+LAB_HELP = (
+    "Run the built-in Docker-Hub-like lab registry in the foreground, to point diagnose, docker or "
+    "skopeo at. Ctrl-C stops it.\n\nExample: diagnose lab --v1 present --port 5000"
+)
+
+
+@app.command(help=LAB_HELP)
+def lab(
+    v1: Annotated[
+        LabV1, typer.Option(help="absent: every /v1/ path is 404; present: a working V1 API.")
+    ] = LabV1.ABSENT,
+    auth: Annotated[LabAuth, typer.Option(help="token (Docker-Hub-like), basic (htpasswd-like) or none.")] = (
+        LabAuth.TOKEN
+    ),
+    port: Annotated[int, typer.Option(help="Registry port (0: a free one).", min=0, max=65535)] = 5000,
+    token_port: Annotated[int, typer.Option(help="Token server port (0: a free one).", min=0, max=65535)] = 0,
+) -> None:
+    try:
+        running = start_lab(LabConfig(auth=auth, v1=v1, registry_port=port, token_port=token_port))
+    except OSError as exc:
+        raise UsageProblem(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}") from None
+    from diagnose.render.lab_info import render_lab_info
+
+    out = _stdout()
+    render_lab_info(running, out)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        out.print("stopping the lab")
+    finally:
+        running.stop()
+
+
+@app.command(
+    help=(
+        "Start the built-in lab on free 127.0.0.1 ports and run the classic scenarios (missing image, "
+        "private image, logged in, missing tag, V1-only image). No internet needed.\n\nExample: diagnose demo"
+    )
+)
+def demo(
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of the reports.")] = False,
+) -> None:
+    from diagnose.demo import run_demo
+
+    reports = run_demo(_stderr())
+    if as_json:
+        sys.stdout.write("[\n" + ",\n".join(render_json(r) for r in reports) + "\n]\n")
+    else:
+        out = _stdout()
+        for title, report in reports_with_titles(reports):
+            out.rule(title)
+            render_terminal(report, out)
+            out.print()
+    raise typer.Exit(ExitCode.OK)
+
+
+def reports_with_titles(reports: list[Report]) -> list[tuple[str, Report]]:
+    from diagnose.demo import SCENARIOS
+
+    return [(scenario.title, report) for scenario, report in zip(SCENARIOS, reports, strict=True)]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app; map every failure to an exit code, never a traceback."""
+    try:
+        code = app(args=argv, prog_name="diagnose", standalone_mode=False)
+    except UsageProblem as exc:
+        _stderr().print(f"diagnose: error: {exc}", markup=False)
+        sys.exit(ExitCode.USAGE)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        _stderr().print("diagnose: interrupted", markup=False)
+        sys.exit(130)
+    except Exception as exc:  # the tool itself failed: one line, exit 3
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(ExitCode.USAGE)
+        _stderr().print(f"diagnose: internal error: {type(exc).__name__}: {exc}", markup=False)
+        sys.exit(ExitCode.INTERNAL)
+    sys.exit(code if isinstance(code, int) else ExitCode.OK)

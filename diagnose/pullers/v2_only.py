@@ -1,0 +1,333 @@
+"""The strict V2 pull, as modern skopeo / containers-image does it. It never falls back.
+
+Sequence (containers/image df7e80d docker/docker_client.go, docker/docker_image_src.go):
+ping ``/v2/`` (https, then http only when TLS verification is off or the registry is
+insecure), read the challenge, fetch a Bearer token (or send Basic, even empty), GET the
+manifest with the full Accept list, choose the platform from an index, GET the config and
+check its digest, check every layer (HEAD, or GET and verify with ``verify_layers``).
+The first error ends the pull, and the message is what current skopeo prints.
+
+This module sends only through the ``HttpClient`` it is given and never raises on
+registry misbehaviour: every failure becomes a ``PullResult`` with evidence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from diagnose.challenge import Challenge, find_challenge, parse_challenges
+from diagnose.clients import skopeo
+from diagnose.errors_body import parse_error_body
+from diagnose.model import (
+    ImageReference,
+    Outcome,
+    Protocol,
+    PullError,
+    PullResult,
+    PullStep,
+    Strategy,
+    header_values,
+)
+from diagnose.pullers.common import (
+    DOCKER_LIST,
+    DOCKER_V1,
+    DOCKER_V1_SIGNED,
+    DOCKER_V2,
+    OCI_INDEX,
+    OCI_MANIFEST,
+    V2_VERSION_HEADER,
+    Manifest,
+    choose_platform,
+    content_type,
+    describe_access,
+    fetch_token,
+    outcome_for_failure,
+    outcome_for_status,
+    parse_manifest,
+    ping_words,
+    reply_words,
+    short_type,
+    split_platform,
+    status_text,
+    step_for,
+    v2_api_host,
+)
+from diagnose.pullers.options import PullOptions
+from diagnose.transport import HttpClient, Reply
+
+CLIENT = "skopeo / containers-image >= 5.24 (current wording)"
+
+# containers/image manifest.DefaultRequestedManifestMIMETypes, in its order; Go sends each
+# value of the header slice as its own "Accept:" line.
+ACCEPT = (OCI_MANIFEST, DOCKER_V2, DOCKER_V1_SIGNED, DOCKER_V1, DOCKER_LIST, OCI_INDEX)
+
+OK_MESSAGE = "Writing manifest to image destination"  # skopeo copy's last progress line
+
+
+class _Stop(Exception):  # internal control flow; never escapes this module
+    """Ends the step sequence with a finished result."""
+
+    def __init__(self, result: PullResult) -> None:
+        super().__init__(result.message)
+        self.result = result
+
+
+@dataclass(slots=True)
+class _Pull:
+    ref: ImageReference
+    client: HttpClient
+    options: PullOptions
+    steps: list[PullStep] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    base: str = ""
+    challenge: Challenge | None = None
+    auth_header: tuple[tuple[str, str], ...] = ()
+    basic: tuple[str, str] | None = None
+
+    # -- results -------------------------------------------------------------------------
+
+    def result(self, outcome: Outcome, message: str, error: PullError | None = None) -> PullResult:
+        return PullResult(
+            strategy=Strategy.V2_ONLY,
+            outcome=outcome,
+            protocol=Protocol.V2,
+            message=message,
+            client=CLIENT,
+            steps=tuple(self.steps),
+            exchanges=self.client.exchanges(),
+            error=error,
+            notes=tuple(self.notes),
+        )
+
+    def fail_reply(self, step: str, reply: Reply, message: str, outcome: Outcome | None = None) -> _Stop:
+        """A stop for a request that got a response (or a transport failure)."""
+        if reply.failure is not None:
+            error = PullError(
+                step=step,
+                exchange_id=reply.exchange_id,
+                failure=reply.failure,
+                detail=f"{step}: {reply.failure.kind.value}: {reply.failure.detail}",
+            )
+            return _Stop(self.result(outcome or outcome_for_failure(reply.failure.kind), message, error))
+        assert reply.status is not None
+        body = parse_error_body(reply.body)
+        challenges = parse_challenges(header_values(reply.headers, "WWW-Authenticate"))
+        bearer = find_challenge(challenges, "bearer")
+        error = PullError(
+            step=step,
+            exchange_id=reply.exchange_id,
+            status=reply.status,
+            registry_errors=body.errors,
+            challenge_error=bearer.error if bearer else None,
+            detail=f"{step} answered {status_text(reply)}",
+        )
+        return _Stop(self.result(outcome or outcome_for_status(reply.status), message, error))
+
+    def transport_message(self, reply: Reply, method: str) -> str:
+        assert reply.failure is not None
+        host = reply.url.split("/")[2] if "//" in reply.url else reply.url
+        inner = skopeo.transport_error_text(reply.failure.kind, host, reply.failure.detail)
+        return skopeo.go_url_error(method, reply.url, inner)
+
+    # -- steps ---------------------------------------------------------------------------
+
+    def ping(self) -> None:
+        host = v2_api_host(self.ref.domain)
+        insecure = not self.options.tls_verify or host in self.options.insecure_registries
+        schemes = ("https", "http") if insecure else ("https",)
+        reply: Reply | None = None
+        for scheme in schemes:
+            reply = self.client.send(
+                "ping", "GET", f"{scheme}://{host}/v2/", headers=[(V2_VERSION_HEADER, "registry/2.0")]
+            )
+            ok = reply.failure is None and reply.status in (200, 401)
+            self.steps.append(step_for("ping", "GET", reply, ping_words(reply)))
+            if ok:
+                self.base = f"{scheme}://{host}"
+                break
+        assert reply is not None
+        if not self.base:
+            # The error of the last scheme tried is the one reported (detectPropertiesHelper).
+            if reply.failure is not None:
+                inner = self.transport_message(reply, "GET")
+                raise self.fail_reply("ping", reply, skopeo.ping_error(host, inner))
+            assert reply.status is not None
+            text, _code = skopeo.registry_error_text(
+                reply.status, status_text(reply), reply.headers, reply.body
+            )
+            outcome = Outcome.PROTOCOL_ERROR if reply.status < 500 else Outcome.SERVER_ERROR
+            raise self.fail_reply("ping", reply, skopeo.ping_error(host, text), outcome)
+        if reply.status == 401:
+            challenges = parse_challenges(header_values(reply.headers, "WWW-Authenticate"))
+            self.challenge = find_challenge(challenges, "bearer") or find_challenge(challenges, "basic")
+
+    def authenticate(self) -> None:
+        challenge = self.challenge
+        if challenge is None:
+            return
+        if challenge.scheme == "basic":
+            # containers/image always sends Basic auth to a Basic challenge, empty or not.
+            self.basic = self.options.credentials or ("", "")
+            if self.options.credentials is None:
+                self.notes.append("Basic challenge and no credentials: sent empty Basic auth, as skopeo does")
+            return
+        scope = f"repository:{self.ref.path}:pull"
+        token = fetch_token(
+            self.client, challenge, scope, self.options.credentials, [(V2_VERSION_HEADER, "registry/2.0")]
+        )
+        reply = token.reply
+        if token.token is None:
+            self.steps.append(step_for("token", "GET", reply, reply_words(reply)))
+            if reply.failure is not None:
+                raise self.fail_reply("token", reply, self.transport_message(reply, "GET"))
+            assert reply.status is not None
+            message = skopeo.token_error(reply.status, status_text(reply), reply.body)
+            outcome = Outcome.AUTH_FAILED if reply.status == 401 else None
+            if reply.status == 200:
+                outcome = Outcome.PROTOCOL_ERROR
+            raise self.fail_reply("token", reply, message, outcome)
+        self.steps.append(step_for("token", "GET", reply, describe_access(token.access)))
+        granted = "none" if not token.access else ", ".join(token.access)
+        self.notes.append(f"token for scope {scope} granted access: {granted}")
+        self.auth_header = (("Authorization", f"Bearer {token.token}"),)
+
+    def request_headers(self, *extra: tuple[str, str]) -> list[tuple[str, str]]:
+        return [(V2_VERSION_HEADER, "registry/2.0"), *self.auth_header, *extra]
+
+    def get_manifest(self, reference: str, label: str) -> Manifest:
+        url = f"{self.base}/v2/{self.ref.path}/manifests/{reference}"
+        headers = self.request_headers(*(("Accept", media) for media in ACCEPT))
+        reply = self.client.send(label, "GET", url, headers=headers, basic_auth=self.basic)
+        if reply.failure is not None:
+            self.steps.append(step_for(label, "GET", reply, reply_words(reply)))
+            raise self.fail_reply(label, reply, self.transport_message(reply, "GET"))
+        assert reply.status is not None
+        if reply.status != 200:
+            self.steps.append(step_for(label, "GET", reply, reply_words(reply)))
+            text, _code = skopeo.registry_error_text(
+                reply.status, status_text(reply), reply.headers, reply.body
+            )
+            raise self.fail_reply(label, reply, skopeo.manifest_error(reference, self.ref.name, text))
+        manifest = parse_manifest(reply.body, content_type(reply.headers))
+        if manifest is None or reply.body_truncated:
+            self.steps.append(step_for(label, "GET", reply, "unparseable manifest"))
+            message = skopeo.manifest_error(reference, self.ref.name, "invalid manifest body")
+            raise self.fail_reply(label, reply, message, Outcome.PROTOCOL_ERROR)
+        if reference.startswith("sha256:") and manifest.digest != reference:
+            self.steps.append(step_for(label, "GET", reply, "digest mismatch"))
+            # containers/image docker/docker_image_src.go GetManifest -> manifest.MatchesDigest
+            message = f"Manifest does not match provided manifest digest {reference}"
+            raise self.fail_reply(label, reply, message, Outcome.INTEGRITY_ERROR)
+        self.steps.append(step_for(label, "GET", reply, f"200 {short_type(manifest.media_type)}"))
+        return manifest
+
+    def choose(self, index: Manifest) -> str:
+        digest = choose_platform(index, self.options.platform, match_variant=True)
+        if digest is not None:
+            self.notes.append(f"index entry for {self.options.platform}: {digest}")
+            return digest
+        os_name, arch, variant = split_platform(self.options.platform)
+        available = ", ".join(p for p, _ in index.platforms) or "none"
+        self.notes.append(f"platforms in the index: {available}")
+        # containers/image manifest/docker_schema2_list.go and oci_index.go ChooseInstance,
+        # wrapped by image/unparsed.go "choosing image instance".
+        kind = "manifest list" if index.media_type == DOCKER_LIST else "image index"
+        inner = f'no image found in {kind} for architecture "{arch}", variant "{variant}", OS "{os_name}"'
+        error = PullError(step="manifest", detail=f"no {self.options.platform} entry in the index")
+        raise _Stop(self.result(Outcome.UNSUPPORTED, f"choosing image instance: {inner}", error))
+
+    def get_config(self, manifest: Manifest) -> None:
+        digest = manifest.config_digest
+        if digest is None:
+            self.notes.append("manifest has no config descriptor")
+            return
+        url = f"{self.base}/v2/{self.ref.path}/blobs/{digest}"
+        reply = self.client.send("config", "GET", url, headers=self.request_headers(), basic_auth=self.basic)
+        if reply.failure is not None or reply.status != 200:
+            self.steps.append(step_for("config", "GET", reply, reply_words(reply)))
+            raise self.fail_reply("config", reply, self.blob_message(digest, reply))
+        computed = "sha256:" + hashlib.sha256(reply.body).hexdigest()
+        if computed != digest or reply.body_truncated:
+            self.steps.append(step_for("config", "GET", reply, "digest mismatch"))
+            # containers/image image/docker_schema2.go ConfigBlob
+            message = f"Download config.json digest {computed} does not match expected {digest}"
+            raise self.fail_reply("config", reply, message, Outcome.INTEGRITY_ERROR)
+        self.steps.append(step_for("config", "GET", reply, "200 digest ok"))
+
+    def check_layers(self, manifest: Manifest) -> None:
+        total = len(manifest.layer_digests)
+        for number, digest in enumerate(manifest.layer_digests, start=1):
+            label = f"layer {number}/{total}"
+            url = f"{self.base}/v2/{self.ref.path}/blobs/{digest}"
+            if self.options.verify_layers:
+                self.verify_layer(label, url, digest)
+                continue
+            reply = self.client.send(
+                label, "HEAD", url, headers=self.request_headers(), basic_auth=self.basic
+            )
+            if reply.failure is not None or reply.status != 200:
+                self.steps.append(step_for(label, "HEAD", reply, reply_words(reply)))
+                raise self.fail_reply(label, reply, self.blob_message(digest, reply))
+            self.steps.append(step_for(label, "HEAD", reply, "200 present"))
+
+    def verify_layer(self, label: str, url: str, digest: str) -> None:
+        hasher = hashlib.sha256()
+        reply = self.client.send(
+            label,
+            "GET",
+            url,
+            headers=self.request_headers(),
+            basic_auth=self.basic,
+            body_sink=hasher.update,
+            max_body=0,
+        )
+        if reply.failure is not None or reply.status != 200:
+            self.steps.append(step_for(label, "GET", reply, reply_words(reply)))
+            raise self.fail_reply(label, reply, self.blob_message(digest, reply))
+        computed = "sha256:" + hasher.hexdigest()
+        if computed != digest:
+            self.steps.append(step_for(label, "GET", reply, "digest mismatch"))
+            # containers/image copy/blob.go digest verification (internal/putblobdigest)
+            message = f"reading blob {digest}: Digest did not match, expected {digest}, got {computed}"
+            raise self.fail_reply(label, reply, message, Outcome.INTEGRITY_ERROR)
+        self.steps.append(step_for(label, "GET", reply, "200 digest ok"))
+
+    def blob_message(self, digest: str, reply: Reply) -> str:
+        if reply.failure is not None:
+            return f"reading blob {digest}: {self.transport_message(reply, 'GET')}"
+        assert reply.status is not None
+        # containers/image docker/errors.go httpResponseToError(res, "fetching blob")
+        if reply.status == 401:
+            text, _code = skopeo.registry_error_text(
+                reply.status, status_text(reply), reply.headers, reply.body
+            )
+            inner = f"fetching blob: {text}"
+        elif reply.status == 429:
+            inner = "too many requests to registry"
+        else:
+            inner = f"fetching blob: received unexpected HTTP status: {status_text(reply)}"
+        return f"reading blob {digest}: {inner}"
+
+    def run(self) -> PullResult:
+        try:
+            self.ping()
+            self.authenticate()
+            manifest = self.get_manifest(self.ref.reference_in_repo, "manifest")
+            if manifest.is_index:
+                manifest = self.get_manifest(self.choose(manifest), "platform manifest")
+            if manifest.is_index or manifest.media_type not in (OCI_MANIFEST, DOCKER_V2):
+                message = f"unsupported manifest type {manifest.media_type or 'unknown'}"
+                error = PullError(step="manifest", detail=message)
+                return self.result(Outcome.UNSUPPORTED, message, error)
+            self.get_config(manifest)
+            self.check_layers(manifest)
+        except _Stop as stop:
+            return stop.result
+        self.notes.append(f"manifest digest {manifest.digest}")
+        return self.result(Outcome.OK, OK_MESSAGE)
+
+
+def pull_v2_only(ref: ImageReference, client: HttpClient, options: PullOptions) -> PullResult:
+    """Run the strict V2 pull; always returns a result, never raises on registry behaviour."""
+    return _Pull(ref, client, options).run()

@@ -1,0 +1,613 @@
+"""The docker-style pull: Docker Engine 1.12's V2 attempt, then its V1 fallback.
+
+Faithful to moby v1.12.6 (78d18021) ``distribution/pull.go`` (the endpoint loop),
+``distribution/pull_v2.go`` / ``distribution/errors.go`` (what may fall back),
+``distribution/pull_v1.go`` + ``registry/session.go`` (the V1 session) and
+``registry/service_v2.go`` / ``service_v1.go`` (the endpoint list). The rules are written out
+in shared/reference/client-behaviours.md §1.2-1.7.
+
+The essential behaviour: the error the user sees is the one of the *last endpoint tried*,
+so a V2 ``401`` that falls back to a V1-less registry becomes ``Error: image … not found``.
+
+This module sends only through the ``HttpClient`` it is given and never raises on registry
+misbehaviour. It does not word errors itself: ``diagnose.clients.docker112`` does.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from diagnose.challenge import Challenge, find_challenge, parse_challenges
+from diagnose.clients import docker112
+from diagnose.clients.docker112 import V2Error, V2ErrorKind
+from diagnose.errors_body import parse_error_body
+from diagnose.model import (
+    FailureKind,
+    ImageReference,
+    Outcome,
+    Protocol,
+    PullError,
+    PullResult,
+    PullStep,
+    Strategy,
+    TransportFailure,
+    header_value,
+    header_values,
+)
+from diagnose.pullers.common import (
+    DOCKER_LIST,
+    DOCKER_V1,
+    DOCKER_V1_SIGNED,
+    DOCKER_V2,
+    IMAGE_TYPES,
+    choose_platform,
+    content_type,
+    describe_access,
+    fetch_token,
+    has_v2_version_header,
+    is_loopback_host,
+    outcome_for_failure,
+    outcome_for_status,
+    parse_manifest,
+    ping_words,
+    reply_words,
+    sha256_digest,
+    short_type,
+    status_text,
+    step_for,
+)
+from diagnose.pullers.options import PullOptions
+from diagnose.transport import HttpClient, Reply
+
+CLIENT = "docker 1.12.6 (V2, then V1 fallback)"
+
+# docker 1.12 sends these as four separate Accept headers, in Go map order (random); we send
+# them in a fixed order. moby v1.12.6 vendored distribution manifests.go ManifestMediaTypes.
+ACCEPT = (DOCKER_V2, DOCKER_LIST, DOCKER_V1_SIGNED, "application/json")
+
+INDEX_SERVER = "https://index.docker.io"
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One entry of docker's endpoint list (LookupPullEndpoints)."""
+
+    url: str  # scheme://host
+    version: int  # 2 or 1
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).netloc
+
+    @property
+    def https(self) -> bool:
+        return self.url.startswith("https://")
+
+
+def is_insecure(host: str, options: PullOptions) -> bool:
+    """Docker's isSecureIndex, inverted: 127.0.0.0/8 always, plus --insecure-registry entries.
+
+    moby v1.12.6 registry/config.go newServiceConfig adds 127.0.0.0/8; a user's
+    ``--no-tls-verify`` is read as listing the host as insecure.
+    """
+    if not options.tls_verify or is_loopback_host(host) or host in options.insecure_registries:
+        return True
+    hostname = urlsplit(f"//{host}").hostname or ""
+    for entry in options.insecure_registries:
+        try:
+            if ipaddress.ip_address(hostname) in ipaddress.ip_network(entry, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def pull_endpoints(ref: ImageReference, options: PullOptions) -> tuple[Endpoint, ...]:
+    """The endpoints docker 1.12 tries, in order (registry/service_v2.go, service_v1.go)."""
+    if ref.domain == "docker.io":
+        return (Endpoint("https://registry-1.docker.io", 2), Endpoint(INDEX_SERVER, 1))
+    host = ref.domain
+    insecure = is_insecure(host, options)
+    endpoints = [Endpoint(f"https://{host}", 2)]
+    if insecure:
+        endpoints.append(Endpoint(f"http://{host}", 2))
+    endpoints.append(Endpoint(f"https://{host}", 1))
+    if insecure:
+        endpoints.append(Endpoint(f"http://{host}", 1))
+    return tuple(endpoints)
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """How one endpoint ended: success, a fallback error, or an error that stops the pull."""
+
+    ok: bool
+    message: str  # the error text (Go's err.Error()) or the success line
+    outcome: Outcome
+    fallback: bool = False
+    confirmed_v2: bool = False
+    transport_ok: bool = False
+    no_support: bool = False  # ErrNoSupport (pull by digest from V1)
+    error: PullError | None = None
+
+
+@dataclass(slots=True)
+class _Pull:
+    ref: ImageReference
+    client: HttpClient
+    options: PullOptions
+    steps: list[PullStep] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    output: list[str] = field(default_factory=list)  # progress lines the CLI showed
+    flushed: bool = False  # once progress was streamed, errors lose their daemon prefix
+
+    # -- the endpoint loop (distribution/pull.go Pull) ---------------------------------
+
+    def run(self) -> PullResult:
+        confirmed_v2 = False
+        tls_confirmed: set[str] = set()
+        last: Attempt | None = None
+        last_protocol = Protocol.V2
+        discard_no_support = True
+        for endpoint in pull_endpoints(self.ref, self.options):
+            if confirmed_v2 and endpoint.version == 1:
+                self.notes.append(f"skipping v1 endpoint {endpoint.url} because v2 registry was detected")
+                continue
+            if not endpoint.https and endpoint.host in tls_confirmed:
+                self.notes.append(f"skipping {endpoint.url}: {endpoint.host} already answered over TLS")
+                continue
+            self.notes.append(f"trying to pull {self.ref.path} from {endpoint.url} v{endpoint.version}")
+            attempt = self.attempt_v2(endpoint) if endpoint.version == 2 else self.attempt_v1(endpoint)
+            if attempt.ok:
+                return self.result(attempt, Protocol.V2 if endpoint.version == 2 else Protocol.V1)
+            if not attempt.fallback:
+                self.notes.append(f"not continuing with pull after error: {attempt.message}")
+                return self.result(attempt, Protocol.V2 if endpoint.version == 2 else Protocol.V1)
+            confirmed_v2 = confirmed_v2 or attempt.confirmed_v2
+            if endpoint.https and attempt.transport_ok:
+                tls_confirmed.add(endpoint.host)
+            # discardNoSupportErrors: an ErrNoSupport is kept only while every error so far was one.
+            if not attempt.no_support:
+                discard_no_support = False
+            if not attempt.no_support or discard_no_support or last is None:
+                last, last_protocol = attempt, (Protocol.V2 if endpoint.version == 2 else Protocol.V1)
+            self.notes.append(f"attempting next endpoint for pull after error: {attempt.message}")
+        if last is None:
+            message = f"no endpoints found for {self.ref.familiar}"
+            return self.result(Attempt(False, message, Outcome.PROTOCOL_ERROR), Protocol.V2)
+        return self.result(last, last_protocol)
+
+    def result(self, attempt: Attempt, protocol: Protocol) -> PullResult:
+        if attempt.ok:
+            final = attempt.message
+        else:
+            final = docker112.daemon_message(attempt.message, flushed=self.flushed)
+        lines = [*self.output, final]
+        return PullResult(
+            strategy=Strategy.V2_THEN_V1,
+            outcome=attempt.outcome,
+            protocol=protocol,
+            message="\n".join(lines),
+            client=CLIENT,
+            steps=tuple(self.steps),
+            exchanges=self.client.exchanges(),
+            error=attempt.error,
+            notes=tuple(self.notes),
+        )
+
+    # -- V2 (distribution/pull_v2.go) ---------------------------------------------------
+
+    def attempt_v2(self, endpoint: Endpoint) -> Attempt:
+        ping = self.client.send("ping", "GET", f"{endpoint.url}/v2/")
+        self.steps.append(step_for("ping", "GET", ping, ping_words(ping)))
+        if ping.failure is not None:
+            # registry/auth.go PingV2Registry: a transport error -> fallbackError, transportOK false.
+            text = docker112.url_error("Get", ping.url, self.transport_text(ping))
+            return self.transport_attempt("ping", ping, text, confirmed_v2=False)
+        found_v2 = has_v2_version_header(ping.headers)
+        if found_v2:
+            self.notes.append(
+                f"{endpoint.host} sent Docker-Distribution-API-Version: registry/2.0 (confirmedV2)"
+            )
+        challenges: tuple[Challenge, ...] = ()
+        if ping.status == 401:  # challenges are recorded only for a 401 ping
+            challenges = parse_challenges(header_values(ping.headers, "WWW-Authenticate"))
+        manifest_ref = self.ref.reference_in_repo
+        manifest_url = f"{endpoint.url}/v2/{self.ref.path}/manifests/{manifest_ref}"
+        headers: list[tuple[str, str]] = [("Accept", media) for media in ACCEPT]
+        basic: tuple[str, str] | None = None
+        bearer = find_challenge(challenges, "bearer")
+        basic_challenge = find_challenge(challenges, "basic")
+        creds = self.options.credentials
+        if bearer is not None:
+            scope = f"repository:{self.ref.path}:pull"
+            # The Basic credentials and account= go to the token endpoint only when both
+            # username and password are set (vendored distribution auth/session.go).
+            token = fetch_token(self.client, bearer, scope, creds if creds and all(creds) else None)
+            if token.token is None:
+                return self.token_failure(token.reply, manifest_url, found_v2)
+            self.steps.append(step_for("token", "GET", token.reply, describe_access(token.access)))
+            self.notes.append(f"token for {scope} granted: {', '.join(token.access) or 'nothing'}")
+            headers.append(("Authorization", f"Bearer {token.token}"))
+        elif basic_challenge is not None:
+            if not creds or not creds[0] or not creds[1]:
+                # auth/session.go basicHandler: refused before sending (ErrNoBasicAuthCredentials).
+                exchange_id = self.client.refuse(
+                    "manifest", "GET", manifest_url, "no basic auth credentials (docker refuses to send)"
+                )
+                self.steps.append(
+                    PullStep(
+                        "manifest",
+                        "GET",
+                        manifest_url,
+                        None,
+                        "not sent: no basic auth credentials",
+                        exchange_id,
+                    )
+                )
+                err = V2Error(
+                    V2ErrorKind.NO_BASIC_CREDENTIALS,
+                    (),
+                    docker112.url_error("Get", manifest_url, "no basic auth credentials"),
+                )
+                error = PullError(
+                    step="manifest",
+                    exchange_id=exchange_id,
+                    failure=TransportFailure(FailureKind.CLIENT_SIDE, "no basic auth credentials"),
+                    detail="docker refused to send the manifest request: no basic auth credentials",
+                )
+                return self.v2_error_attempt(err, Outcome.UNAUTHORIZED, found_v2, error)
+            basic = creds
+        reply = self.client.send("manifest", "GET", manifest_url, headers=headers, basic_auth=basic)
+        if reply.failure is not None:
+            self.steps.append(step_for("manifest", "GET", reply, reply_words(reply)))
+            text = docker112.url_error("Get", reply.url, self.transport_text(reply))
+            err = V2Error(V2ErrorKind.TRANSPORT, (), text)
+            error = self.reply_error("manifest", reply)
+            return self.v2_error_attempt(err, outcome_for_failure(reply.failure.kind), found_v2, error)
+        assert reply.status is not None
+        if reply.status != 200:
+            self.steps.append(step_for("manifest", "GET", reply, reply_words(reply)))
+            err = docker112.v2_response_error(reply.status, status_text(reply), reply.body)
+            error = self.reply_error("manifest", reply)
+            return self.v2_error_attempt(err, outcome_for_status(reply.status), found_v2, error)
+        return self.v2_success(endpoint, reply, headers, basic)
+
+    def v2_success(
+        self, endpoint: Endpoint, reply: Reply, headers: list[tuple[str, str]], basic: tuple[str, str] | None
+    ) -> Attempt:
+        manifest = parse_manifest(reply.body, content_type(reply.headers))
+        if manifest is None:
+            self.steps.append(step_for("manifest", "GET", reply, "unparseable manifest"))
+            # An unparseable 200 is not an errcode error: continueOnError -> true (falls back).
+            err = V2Error(V2ErrorKind.UNEXPECTED_BODY, (), "unexpected manifest body")
+            return self.v2_error_attempt(
+                err, Outcome.PROTOCOL_ERROR, True, self.reply_error("manifest", reply)
+            )
+        self.steps.append(step_for("manifest", "GET", reply, f"200 {short_type(manifest.media_type)}"))
+        tag_or_digest = self.ref.reference_in_repo
+        # pull_v2.go pullV2Tag: the manifest arrived, so this is a V2 registry (confirmedV2).
+        self.output.append(f"{tag_or_digest}: Pulling from {self.ref.path}")
+        self.flushed = True
+        if manifest.media_type == DOCKER_LIST:
+            digest = choose_platform(manifest, self.options.platform, match_variant=False)
+            if digest is None:
+                # moby v1.12.6 distribution/pull_v2.go pullManifestList
+                message = "no supported platform found in manifest list"
+                error = PullError(
+                    step="manifest", detail=f"no {self.options.platform} entry in the manifest list"
+                )
+                return Attempt(False, message, Outcome.UNSUPPORTED, error=error)
+            url = f"{endpoint.url}/v2/{self.ref.path}/manifests/{digest}"
+            reply = self.client.send("platform manifest", "GET", url, headers=headers, basic_auth=basic)
+            if reply.failure is not None or reply.status != 200:
+                self.steps.append(step_for("platform manifest", "GET", reply, reply_words(reply)))
+                return self.fatal_reply_attempt("platform manifest", reply)
+            manifest = parse_manifest(reply.body, content_type(reply.headers)) or manifest
+            self.steps.append(
+                step_for("platform manifest", "GET", reply, f"200 {short_type(manifest.media_type)}")
+            )
+        if manifest.media_type not in IMAGE_TYPES and manifest.media_type not in (
+            DOCKER_V1,
+            DOCKER_V1_SIGNED,
+        ):
+            # docker 1.12 knows schema1, schema2 and manifest lists only (pull_v2.go pullV2Tag).
+            message = "unsupported manifest format"
+            return Attempt(
+                False, message, Outcome.UNSUPPORTED, error=PullError(step="manifest", detail=message)
+            )
+        if manifest.config_digest:
+            attempt = self.v2_config(endpoint, manifest.config_digest, headers, basic)
+            if attempt is not None:
+                return attempt
+        for number, digest in enumerate(manifest.layer_digests, start=1):
+            label = f"layer {number}/{len(manifest.layer_digests)}"
+            url = f"{endpoint.url}/v2/{self.ref.path}/blobs/{digest}"
+            layer = self.client.send(label, "HEAD", url, headers=headers[-1:], basic_auth=basic)
+            if layer.failure is not None or layer.status != 200:
+                self.steps.append(step_for(label, "HEAD", layer, reply_words(layer)))
+                return self.fatal_reply_attempt(label, layer, "Head")
+            self.steps.append(step_for(label, "HEAD", layer, "200 present"))
+        self.output.append(f"Digest: {manifest.digest}")
+        message = f"Status: Downloaded newer image for {self.ref.familiar}"
+        return Attempt(True, message, Outcome.OK, confirmed_v2=True, transport_ok=True)
+
+    def v2_config(
+        self, endpoint: Endpoint, digest: str, headers: list[tuple[str, str]], basic: tuple[str, str] | None
+    ) -> Attempt | None:
+        url = f"{endpoint.url}/v2/{self.ref.path}/blobs/{digest}"
+        auth_only = [h for h in headers if h[0] == "Authorization"]
+        reply = self.client.send("config", "GET", url, headers=auth_only, basic_auth=basic)
+        if reply.failure is not None or reply.status != 200:
+            self.steps.append(step_for("config", "GET", reply, reply_words(reply)))
+            attempt = self.fatal_reply_attempt("config", reply)
+            # ImageConfigPullError: never falls back (distribution/errors.go continueOnError).
+            return Attempt(
+                False,
+                f"error pulling image configuration: {attempt.message}",
+                attempt.outcome,
+                error=attempt.error,
+            )
+        if sha256_digest(reply.body) != digest or reply.body_truncated:
+            self.steps.append(step_for("config", "GET", reply, "digest mismatch"))
+            # moby v1.12.6 distribution/pull_v2.go pullSchema2ImageConfig
+            message = (
+                f"error pulling image configuration: image config verification failed for digest {digest}"
+            )
+            error = PullError(
+                step="config", exchange_id=reply.exchange_id, status=reply.status, detail=message
+            )
+            return Attempt(False, message, Outcome.INTEGRITY_ERROR, error=error)
+        self.steps.append(step_for("config", "GET", reply, "200 digest ok"))
+        return None
+
+    def fatal_reply_attempt(self, step: str, reply: Reply, method: str = "Get") -> Attempt:
+        """An error after the manifest arrived: confirmedV2, so it never reaches V1."""
+        error = self.reply_error(step, reply)
+        if reply.failure is not None:
+            text = docker112.url_error(method, reply.url, self.transport_text(reply))
+            return Attempt(False, text, outcome_for_failure(reply.failure.kind), error=error)
+        assert reply.status is not None
+        err = docker112.v2_response_error(reply.status, status_text(reply), reply.body)
+        return Attempt(False, err.text, outcome_for_status(reply.status), error=error)
+
+    def token_failure(self, reply: Reply, manifest_url: str, found_v2: bool) -> Attempt:
+        """The token fetch runs inside the transport, so Go wraps it as ``Get <manifest url>: …``."""
+        self.steps.append(step_for("token", "GET", reply, reply_words(reply)))
+        error = self.reply_error("token", reply)
+        if reply.failure is not None:
+            inner = docker112.url_error("Get", reply.url, self.transport_text(reply))
+            outcome = outcome_for_failure(reply.failure.kind)
+        else:
+            assert reply.status is not None
+            if reply.status == 200:
+                inner = "authorization server did not include a token in the response"
+                outcome = Outcome.PROTOCOL_ERROR
+            else:
+                inner = docker112.v2_response_error(reply.status, status_text(reply), reply.body).text
+                outcome = Outcome.AUTH_FAILED if reply.status == 401 else outcome_for_status(reply.status)
+        err = V2Error(V2ErrorKind.TRANSPORT, (), docker112.url_error("Get", manifest_url, inner))
+        return self.v2_error_attempt(err, outcome, found_v2, error)
+
+    def v2_error_attempt(self, err: V2Error, outcome: Outcome, found_v2: bool, error: PullError) -> Attempt:
+        """allowV1Fallback, then continueOnError (pull_v2.go Pull, distribution/errors.go)."""
+        if docker112.allow_v1_fallback(err):
+            # confirmedV2 is cleared on purpose: V1 is tried even though the ping proved V2.
+            self.notes.append(f"V2 error allows V1 fallback (confirmedV2 cleared): {err.text}")
+            return Attempt(
+                False, err.text, outcome, fallback=True, confirmed_v2=False, transport_ok=True, error=error
+            )
+        if docker112.continue_on_error(err):
+            return Attempt(
+                False, err.text, outcome, fallback=True, confirmed_v2=found_v2, transport_ok=True, error=error
+            )
+        return Attempt(False, err.text, outcome, error=error)
+
+    def transport_attempt(self, step: str, reply: Reply, text: str, *, confirmed_v2: bool) -> Attempt:
+        assert reply.failure is not None
+        return Attempt(
+            False,
+            text,
+            outcome_for_failure(reply.failure.kind),
+            fallback=True,
+            confirmed_v2=confirmed_v2,
+            transport_ok=False,
+            error=self.reply_error(step, reply),
+        )
+
+    # -- V1 (distribution/pull_v1.go, registry/session.go) -----------------------------
+
+    def attempt_v1(self, endpoint: Endpoint) -> Attempt:
+        if self.ref.digest is not None:
+            # pull_v1.go: fallbackError{ErrNoSupport{"Cannot pull by digest with v1 registry"}}
+            message = "Cannot pull by digest with v1 registry"
+            return Attempt(False, message, Outcome.UNSUPPORTED, fallback=True, no_support=True)
+        index = f"{endpoint.url}/v1/"
+        basic: tuple[str, str] | None = None
+        if endpoint.url != INDEX_SERVER and endpoint.https:
+            ping = self.client.send("v1 ping", "GET", f"{index}_ping")
+            if ping.failure is not None:
+                self.steps.append(step_for("v1 ping", "GET", ping, ping.failure.kind.value))
+                # NewSession fails; it comes back as a fallbackError and becomes lastErr.
+                text = docker112.url_error("Get", ping.url, self.transport_text(ping))
+                return self.transport_attempt("v1 ping", ping, text, confirmed_v2=False)
+            standalone = _v1_standalone(ping)
+            self.steps.append(
+                step_for(
+                    "v1 ping", "GET", ping, f"{ping.status} (ignored; standalone={str(standalone).lower()})"
+                )
+            )
+            if standalone:
+                # session.go authorizeClient: Basic auth on every request, even empty ("Og==").
+                basic = self.options.credentials or ("", "")
+        elif endpoint.url == INDEX_SERVER and self.options.credentials:
+            basic = self.options.credentials
+        self.output.append(f"Pulling repository {self.ref.name}")
+        self.flushed = True
+        images_url = f"{index}repositories/{self.ref.path}/images"
+        reply = self.client.send(
+            "v1 images", "GET", images_url, headers=[("X-Docker-Token", "true")], basic_auth=basic
+        )
+        tag = self.ref.tag or "latest"
+        if reply.failure is not None:
+            self.steps.append(step_for("v1 images", "GET", reply, reply.failure.kind.value))
+            text = docker112.v1_transport_error(reply.url, reply.failure.kind, self.transport_text(reply))
+            return Attempt(
+                False,
+                text,
+                outcome_for_failure(reply.failure.kind),
+                error=self.reply_error("v1 images", reply),
+            )
+        assert reply.status is not None
+        if reply.status != 200:
+            self.steps.append(step_for("v1 images", "GET", reply, reply_words(reply)))
+            text = docker112.v1_images_error(reply.status, self.ref.path, tag, reply.body)
+            return Attempt(
+                False, text, outcome_for_status(reply.status), error=self.reply_error("v1 images", reply)
+            )
+        self.steps.append(step_for("v1 images", "GET", reply, "200 image list"))
+        return self.v1_pull_tag(endpoint, reply, tag, basic)
+
+    def v1_pull_tag(
+        self, endpoint: Endpoint, images: Reply, tag: str, basic: tuple[str, str] | None
+    ) -> Attempt:
+        token = header_value(images.headers, "X-Docker-Token")
+        extra: list[tuple[str, str]] = []
+        if token and basic is None:
+            extra.append(("Authorization", f"Token {token}"))
+        scheme = urlsplit(endpoint.url).scheme
+        listed = header_value(images.headers, "X-Docker-Endpoints")
+        data_endpoints = (
+            [f"{scheme}://{host.strip()}/v1/" for host in listed.split(",") if host.strip()]
+            if listed
+            else [f"{endpoint.url}/v1/"]
+        )
+        repo = self.ref.path if "/" in self.ref.path else f"library/{self.ref.path}"
+        image_id: str | None = None
+        for data in data_endpoints:
+            reply = self.client.send(
+                "v1 tag", "GET", f"{data}repositories/{repo}/tags/{tag}", headers=extra, basic_auth=basic
+            )
+            self.steps.append(step_for("v1 tag", "GET", reply, reply_words(reply)))
+            if reply.status == 404:
+                text = docker112.v1_tag_not_found(tag, self.ref.name)
+                return Attempt(False, text, Outcome.NOT_FOUND, error=self.reply_error("v1 tag", reply))
+            if reply.status == 200:
+                image_id = _json_string(reply.body)
+                if image_id:
+                    return self.v1_download(data, image_id, tag, extra, basic)
+        message = "Could not reach any registry endpoint"
+        return Attempt(False, message, Outcome.PROTOCOL_ERROR, error=PullError(step="v1 tag", detail=message))
+
+    def v1_download(
+        self, data: str, image_id: str, tag: str, extra: list[tuple[str, str]], basic: tuple[str, str] | None
+    ) -> Attempt:
+        ancestry = self.client.send(
+            "v1 ancestry", "GET", f"{data}images/{image_id}/ancestry", headers=extra, basic_auth=basic
+        )
+        self.steps.append(step_for("v1 ancestry", "GET", ancestry, reply_words(ancestry)))
+        if ancestry.status != 200:
+            if ancestry.status == 401:
+                inner = "unauthorized: authentication required"
+            elif ancestry.failure is not None:
+                inner = docker112.url_error("Get", ancestry.url, self.transport_text(ancestry))
+            else:
+                inner = f"Server error: {ancestry.status} trying to fetch remote history for {image_id}"
+            return self.v1_image_error(tag, inner, "v1 ancestry", ancestry)
+        ids = _json_list(ancestry.body) or [image_id]
+        for layer_id in reversed(ids):
+            for what in ("json", "layer"):
+                reply = self.client.send(
+                    f"v1 {what}", "GET", f"{data}images/{layer_id}/{what}", headers=extra, basic_auth=basic
+                )
+                self.steps.append(step_for(f"v1 {what}", "GET", reply, reply_words(reply)))
+                if reply.status != 200:
+                    if reply.failure is not None:
+                        inner = docker112.url_error("Get", reply.url, self.transport_text(reply))
+                    elif what == "json":
+                        inner = f"HTTP code {reply.status}"
+                    else:
+                        inner = f"Server error: Status {reply.status} while fetching image layer ({layer_id})"
+                    return self.v1_image_error(tag, inner, f"v1 {what}", reply)
+        # pull_v1.go: the success line for a legacy registry (two spaces are docker's).
+        message = (
+            f"{self.ref.name}: this image was pulled from a legacy registry.  "
+            "Important: This registry version will not be supported in future versions of docker."
+        )
+        return Attempt(True, message, Outcome.OK)
+
+    def v1_image_error(self, tag: str, inner: str, step: str, reply: Reply) -> Attempt:
+        # pull_v1.go pullRepository: "Error pulling image (%s) from %s, %v"
+        text = f"Error pulling image ({tag}) from {self.ref.name}, {inner}"
+        if reply.failure is not None:
+            outcome = outcome_for_failure(reply.failure.kind)
+        else:
+            outcome = outcome_for_status(reply.status or 0)
+        return Attempt(False, text, outcome, error=self.reply_error(step, reply))
+
+    # -- evidence -------------------------------------------------------------------------
+
+    def transport_text(self, reply: Reply) -> str:
+        assert reply.failure is not None
+        host = urlsplit(reply.url).netloc
+        return docker112.transport_error_text(reply.failure.kind, host, reply.failure.detail)
+
+    def reply_error(self, step: str, reply: Reply) -> PullError:
+        if reply.failure is not None:
+            return PullError(
+                step=step,
+                exchange_id=reply.exchange_id,
+                failure=reply.failure,
+                detail=f"{step}: {reply.failure.kind.value}: {reply.failure.detail}",
+            )
+        body = parse_error_body(reply.body)
+        bearer = find_challenge(parse_challenges(header_values(reply.headers, "WWW-Authenticate")), "bearer")
+        return PullError(
+            step=step,
+            exchange_id=reply.exchange_id,
+            status=reply.status,
+            registry_errors=body.errors,
+            challenge_error=bearer.error if bearer else None,
+            detail=f"{step} answered {status_text(reply)}",
+        )
+
+
+def _v1_standalone(ping: Reply) -> bool:
+    """endpoint_v1.go pingV1: standalone unless the body or the header says otherwise."""
+    standalone = True
+    try:
+        data = json.loads(ping.body)
+        if isinstance(data, dict) and isinstance(data.get("standalone"), bool):
+            standalone = data["standalone"]
+    except (ValueError, UnicodeDecodeError):
+        pass
+    header = header_value(ping.headers, "X-Docker-Registry-Standalone") or ""
+    if header.lower() == "true" or header == "1":
+        return True
+    if header:
+        return False
+    return standalone
+
+
+def _json_string(body: bytes) -> str | None:
+    try:
+        value = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+def _json_list(body: bytes) -> list[str]:
+    try:
+        value = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return []
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+
+
+def pull_v2_then_v1(ref: ImageReference, client: HttpClient, options: PullOptions) -> PullResult:
+    """Run docker 1.12's pull; always returns a result, never raises on registry behaviour."""
+    return _Pull(ref, client, options).run()

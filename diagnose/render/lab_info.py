@@ -1,0 +1,46 @@
+"""What ``diagnose lab`` prints: where the lab listens, who may log in, what to try.
+
+Rendering only: it reads a running Lab and prints; it must not start or stop anything.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from diagnose.lab import Lab
+
+
+def render_lab_info(lab: Lab, console: Console) -> None:
+    """Print ports, users, images and example commands for a running lab."""
+    host = lab.registry_host
+    console.print(f"diagnose lab: registry {lab.registry_url}  token server {lab.token_url}", markup=False)
+    console.print(
+        f"auth: {lab.config.auth.value}   V1 API: {lab.config.v1.value}   (127.0.0.1 only; Ctrl-C stops)",
+        markup=False,
+    )
+    users = Table(title="users", show_header=True)
+    users.add_column("user")
+    users.add_column("password")
+    for name, password in lab.users.items():
+        users.add_row(name, password)
+    console.print(users)
+    images = Table(title="images", show_header=True)
+    for column in ("reference", "visibility", "protocols", "what it shows"):
+        images.add_column(column)
+    for image in lab.images():
+        images.add_row(
+            f"{host}/{image.repo}:{image.tag}",
+            image.visibility,
+            ", ".join(image.protocols),
+            image.description,
+        )
+    console.print(images)
+    console.print("try:", markup=False)
+    for line in (
+        f"diagnose compare {host}/library/thisimagedoesntexist",
+        f"diagnose compare {host}/alice/private-app --creds alice:{lab.users.get('alice', '')}",
+        f"skopeo inspect --tls-verify=false docker://{host}/library/busybox:latest",
+        f"docker pull {host}/library/busybox:1.36   # 127.0.0.0/8 is an insecure registry for docker",
+    ):
+        console.print(f"  {line}", markup=False)

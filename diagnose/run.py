@@ -1,0 +1,149 @@
+"""Run the pulls and assemble a Report: the wiring between transport, pullers and rules.
+
+This module builds transports and runs pullers; it must not print, parse command lines or
+choose exit codes (that is ``cli.py``), nor word any client message (``clients/``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+from diagnose import __version__
+from diagnose.model import AuthInfo, AuthMode, Exchange, ImageReference, PullResult, Report, Strategy
+from diagnose.pullers.options import PullOptions
+from diagnose.pullers.v2_only import pull_v2_only
+from diagnose.pullers.v2_then_v1 import pull_v2_then_v1
+from diagnose.rules import diagnose
+from diagnose.transport import HttpClient, Recorder, RecordingClient, TransportOptions
+
+Puller = Callable[[ImageReference, HttpClient, PullOptions], PullResult]
+
+PULLERS: dict[Strategy, Puller] = {
+    Strategy.V2_ONLY: pull_v2_only,
+    Strategy.V2_THEN_V1: pull_v2_then_v1,
+}
+
+# What each pull says it is. Registries may vary answers by User-Agent, so each names the
+# client it imitates and then ours (docker appends the API client as UpstreamClient(...)).
+USER_AGENTS: dict[Strategy, str] = {
+    Strategy.V2_ONLY: f"skopeo/1.16.1 diagnose/{__version__}",
+    Strategy.V2_THEN_V1: (
+        "docker/1.12.6 go/go1.6.4 git-commit/78d1802 os/linux arch/amd64 "
+        f"UpstreamClient(diagnose/{__version__})"
+    ),
+}
+
+
+def auth_info(options: PullOptions, source: str) -> AuthInfo:
+    """Which identity the pulls present; never the password."""
+    if options.credentials is None:
+        return AuthInfo(AuthMode.ANONYMOUS, "none")
+    return AuthInfo(AuthMode.CREDENTIALS, source, options.credentials[0])
+
+
+def secrets_of(options: PullOptions) -> tuple[str, ...]:
+    """Strings that must never reach a recording: the password (and user:password)."""
+    if options.credentials is None or not options.credentials[1]:
+        return ()
+    user, password = options.credentials
+    return (f"{user}:{password}", password)
+
+
+def run_pull(
+    ref: ImageReference,
+    strategy: Strategy,
+    options: PullOptions,
+    transport: TransportOptions,
+    *,
+    recorder: Recorder | None = None,
+) -> PullResult:
+    """One pull with its own recording client."""
+    client = RecordingClient(
+        recorder or Recorder(),
+        strategy,
+        dataclasses.replace(transport, user_agent=transport.user_agent or USER_AGENTS[strategy]),
+        secrets=secrets_of(options),
+    )
+    try:
+        return PULLERS[strategy](ref, client, options)
+    finally:
+        client.close()
+
+
+def run_pulls(
+    ref: ImageReference,
+    options: PullOptions,
+    transport: TransportOptions,
+    strategies: Sequence[Strategy] = (Strategy.V2_ONLY, Strategy.V2_THEN_V1),
+) -> tuple[PullResult, ...]:
+    """Both pulls, concurrently, sharing one recorder so exchange ids are global."""
+    recorder = Recorder()
+    with ThreadPoolExecutor(max_workers=len(strategies), thread_name_prefix="pull") as pool:
+        futures = [pool.submit(run_pull, ref, s, options, transport, recorder=recorder) for s in strategies]
+        return tuple(future.result() for future in futures)
+
+
+def build_report(
+    ref: ImageReference,
+    pulls: Sequence[PullResult],
+    auth: AuthInfo,
+    options: Sequence[tuple[str, str]] = (),
+) -> Report:
+    """Diagnose the pulls and wrap everything into the report."""
+    return Report(
+        reference=ref,
+        auth=auth,
+        pulls=tuple(pulls),
+        diagnosis=diagnose(pulls, auth),
+        tool_version=__version__,
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        options=tuple(options),
+    )
+
+
+def compare(
+    ref: ImageReference,
+    options: PullOptions,
+    transport: TransportOptions,
+    *,
+    auth_source: str = "--creds",
+) -> Report:
+    """Run both pulls against the registry and diagnose them."""
+    pulls = run_pulls(ref, options, transport)
+    described = (
+        ("platform", options.platform),
+        ("tls_verify", str(options.tls_verify).lower()),
+        ("timeout", f"{transport.timeout:g}"),
+        ("verify_layers", str(options.verify_layers).lower()),
+    )
+    return build_report(ref, pulls, auth_info(options, auth_source), described)
+
+
+def all_exchanges(pulls: Sequence[PullResult]) -> tuple[Exchange, ...]:
+    """Every exchange of the pulls, by id."""
+    return tuple(sorted((e for p in pulls for e in p.exchanges), key=lambda e: e.id))
+
+
+def replay_report(saved: Report) -> Report:
+    """Re-run both pullers offline on a saved report's exchanges, then diagnose again.
+
+    The pullers read the recorded answers instead of the network, so a support engineer
+    sees the diagnosis that this version of diagnose draws from the user's evidence.
+    """
+    from diagnose.replay import ReplayClient
+
+    ref = saved.reference
+    options = PullOptions(
+        credentials=(saved.auth.username or "", "") if saved.auth.username else None,
+        platform=dict(saved.options).get("platform", "linux/amd64"),
+        tls_verify=dict(saved.options).get("tls_verify", "true") == "true",
+        verify_layers=dict(saved.options).get("verify_layers", "false") == "true",
+    )
+    pulls = []
+    for saved_pull in saved.pulls:
+        client = ReplayClient(saved_pull.exchanges, saved_pull.strategy)
+        pulls.append(PULLERS[saved_pull.strategy](ref, client, options))
+    return build_report(ref, pulls, saved.auth, saved.options)
