@@ -1,0 +1,437 @@
+"""Redaction of secrets from what we record: URLs, headers, bodies and free text.
+
+Applied by the transport at record time, before anything reaches the model (DESIGN.md
+"Secrets"). It keeps the evidence that diagnoses (the auth scheme, a Basic username, "empty
+credentials", a token's decoded claims, a presigned URL's expiry) and drops what would let a
+reader replay access (passwords, tokens, signatures, cookies).
+
+This module must not do I/O, must not decide outcomes, and must never return the input
+unchanged "because parsing failed": every path ends in the regex scrubbers.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Iterable, Sequence
+from urllib.parse import quote, quote_plus, unquote, urlsplit, urlunsplit
+
+from diagnose.model import Headers
+from diagnose.tokens import decode_claims
+
+REDACTED = "<redacted>"
+REDACTED_JWT = "<redacted jwt>"
+
+MIN_SECRET_LENGTH = 3
+"""Caller secrets shorter than this are not searched for in free text: replacing every "ab" in
+a body would destroy the evidence. Structured places (Authorization, form and JSON fields,
+URL userinfo) are redacted whatever the length."""
+
+KEPT_CLAIMS = ("iss", "sub", "aud", "exp", "nbf", "iat", "access")
+"""Token claims kept as evidence (registry-behaviours.md §2.5); never the signature."""
+
+SECRET_FIELDS = frozenset(
+    {
+        "token",
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "password",
+        "passwd",
+        "client_secret",
+        "secret",
+        "identitytoken",
+        "registrytoken",
+    }
+)
+"""JSON keys and form fields whose values are secrets (token responses §2.4, OAuth2 forms §2.3)."""
+
+SIGNATURE_PARAMS = frozenset(
+    {
+        # AWS SigV4 / SigV2 presigned URLs (ECR layers, distribution's S3 driver)
+        "x-amz-signature",
+        "x-amz-credential",
+        "x-amz-security-token",
+        "awsaccesskeyid",
+        "signature",
+        # Azure SAS
+        "sig",
+        # Google Cloud Storage V4 signed URLs
+        "x-goog-signature",
+        "x-goog-credential",
+        "x-goog-security-token",
+        # tokens that some servers accept in the query
+        "token",
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "password",
+        "client_secret",
+        "api_key",
+        "apikey",
+        # Docker Hub's Cloudflare blob URLs: verify=<expiry>-<signature>
+        "verify",
+    }
+)
+"""Query parameters whose values are redacted. Harmless ones (X-Amz-Date, X-Amz-Expires,
+X-Amz-SignedHeaders, Expires, Azure se/sp/sv/sr, Key-Pair-Id, Policy) are kept: expiry and
+permissions are evidence (a presigned URL valid 20 minutes, registry-behaviours.md §1.3)."""
+
+SECRET_HEADERS = frozenset(
+    {
+        "x-registry-auth",
+        "x-amz-security-token",
+        "x-auth-token",
+        "private-token",
+        "x-api-key",
+        "x-goog-api-key",
+    }
+)
+"""Headers whose whole value is a credential."""
+
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+_PARAM_NAMES = "|".join(sorted((re.escape(p) for p in SIGNATURE_PARAMS), key=len, reverse=True))
+_URL_PARAM = re.compile(r"(?i)(?<=[?&;])(" + _PARAM_NAMES + r")=((?:<redacted>|[^&\s\"'<>#])+)")
+_SIGNATURE_ATTR = re.compile(r"(?i)\b(signature)=(\"[^\"]*\"|[^,\s]*)")
+_FORM_FIELD = re.compile(
+    r"(?i)(^|&)(" + "|".join(sorted(SECRET_FIELDS, key=len, reverse=True)) + r")=([^&]*)"
+)
+_JSON_FIELD = re.compile(
+    r"(?i)(\"(?:" + "|".join(sorted(SECRET_FIELDS, key=len, reverse=True)) + r")\"\s*:\s*)"
+    r"\"(?:[^\"\\]|\\.)*(?:\"|$)"
+)
+_URL_IN_TEXT = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"'<>]+")
+_USERINFO_IN_TEXT = re.compile(r"(?<=://)([^/\s@:\"'<>]*):([^/\s@\"'<>]*)@")
+
+
+# --------------------------------------------------------------------------- free text
+
+
+def _base64_cores(secret: bytes) -> list[str]:
+    """Substrings that appear in any base64 encoding of a text containing ``secret``.
+
+    Base64 encodes 3-byte groups, so a secret embedded at offset 0, 1 or 2 modulo 3 shows up
+    as one of three different character runs; the characters touching the neighbours vary,
+    the middle ones do not. Used for ``Basic base64(user:pass)`` appearing in odd places.
+    """
+    cores: list[str] = []
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + secret).decode("ascii").rstrip("=")
+        lead = {0: 0, 1: 2, 2: 3}[shift]
+        stable_bytes = shift + len(secret)
+        stable_chars = (stable_bytes // 3) * 4
+        core = encoded[lead:stable_chars]
+        if len(core) >= 8:
+            cores.append(core)
+            cores.append(core.replace("+", "-").replace("/", "_"))
+    return cores
+
+
+def _variants(secret: str) -> list[str]:
+    forms = {
+        secret,
+        quote(secret, safe=""),
+        quote_plus(secret),
+        json.dumps(secret)[1:-1],
+    }
+    if len(secret) >= 6:
+        forms.update(_base64_cores(secret.encode("utf-8")))
+    return [f for f in forms if len(f) >= MIN_SECRET_LENGTH]
+
+
+def scrub_text(text: str, secrets: Sequence[str]) -> str:
+    """Remove caller-given secrets (plain, percent-, JSON- and base64-encoded), JWTs and
+    presigned-URL signatures from free text: failure details, bodies, header values."""
+    forms: set[str] = set()
+    for secret in secrets:
+        if secret and len(secret) >= MIN_SECRET_LENGTH:
+            forms.update(_variants(secret))
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, REDACTED)
+    text = _JWT.sub(REDACTED_JWT, text)
+    text = _USERINFO_IN_TEXT.sub(lambda m: f"{m.group(1)}:{REDACTED}@", text)
+    return _URL_PARAM.sub(_redact_param_match, text)
+
+
+def _redact_param_match(match: re.Match[str]) -> str:
+    return f"{match.group(1)}={_redact_param_value(match.group(1), match.group(2))}"
+
+
+def _redact_param_value(name: str, value: str) -> str:
+    if REDACTED in value:
+        return value  # already redacted (idempotent: redact_url then scrub_text)
+    lowered = name.lower()
+    if lowered == "verify":
+        # Docker Hub/Cloudflare: verify=<unix expiry>-<hex signature>; the expiry is evidence.
+        head, sep, _ = value.partition("-")
+        return f"{head}-{REDACTED}" if sep and head.isdigit() else REDACTED
+    if lowered in ("x-amz-credential", "x-goog-credential"):
+        # <access key id>/<date>/<region>/<service>/aws4_request: keep the scope, drop the key.
+        for slash in ("%2F", "%2f", "/"):
+            _, sep, scope = value.partition(slash)
+            if sep:
+                return f"{REDACTED}{slash}{scope}"
+        return REDACTED
+    return REDACTED
+
+
+# --------------------------------------------------------------------------- URLs
+
+
+def redact_url(url: str, secrets: Sequence[str] = ()) -> str:
+    """The URL with userinfo password, signature/token query parameters and secrets removed.
+
+    ``https://alice:pw@h/x?X-Amz-Signature=abc&X-Amz-Expires=1200`` becomes
+    ``https://alice:<redacted>@h/x?X-Amz-Signature=<redacted>&X-Amz-Expires=1200``. A lone
+    userinfo with no ``:`` is treated as a token and redacted whole.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return scrub_text(url, secrets)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, hostport = netloc.rpartition("@")
+        user, colon, _ = userinfo.partition(":")
+        netloc = f"{user}:{REDACTED}@{hostport}" if colon else f"{REDACTED}@{hostport}"
+    query = "&".join(_redact_query_item(item) for item in parts.query.split("&")) if parts.query else ""
+    rebuilt = urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    return scrub_text(rebuilt, secrets)
+
+
+def _redact_query_item(item: str) -> str:
+    name, eq, value = item.partition("=")
+    if eq and unquote(name).lower() in SIGNATURE_PARAMS:
+        return f"{name}={_redact_param_value(unquote(name), value)}"
+    return item
+
+
+# --------------------------------------------------------------------------- headers
+
+
+def redact_authorization(value: str) -> str:
+    """``Authorization`` / ``Proxy-Authorization`` with the credential replaced by evidence."""
+    scheme, space, credentials = value.strip().partition(" ")
+    if not space:
+        return REDACTED
+    lowered = scheme.lower()
+    if lowered == "basic":
+        return f"{scheme} {_basic_evidence(credentials.strip())}"
+    if lowered == "token":
+        # Docker 1.12 to the V1 registry: Token signature=...,repository="x",access=read
+        return f"{scheme} {_SIGNATURE_ATTR.sub(lambda m: f'{m.group(1)}={REDACTED}', credentials)}"
+    return f"{scheme} {REDACTED}"
+
+
+def _basic_evidence(credentials: str) -> str:
+    try:
+        decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return REDACTED
+    user, colon, password = decoded.partition(":")
+    if not colon:
+        return REDACTED
+    if not user and not password:
+        # "Og==" — docker 1.12 sends this to V1 endpoints when it has no credentials.
+        return f"{REDACTED[:-1]}: empty credentials>"
+    if not password:
+        return f'{REDACTED[:-1]}: user "{_printable(user)}", empty password>'
+    return f'{REDACTED[:-1]}: user "{_printable(user)}">'
+
+
+def _printable(text: str) -> str:
+    return text.replace('"', "'").replace("\r", " ").replace("\n", " ")[:128]
+
+
+def _redact_cookie(value: str) -> str:
+    items = []
+    for item in value.split(";"):
+        name, eq, _ = item.strip().partition("=")
+        items.append(f"{name}={REDACTED}" if eq else REDACTED)
+    return "; ".join(items)
+
+
+def _redact_set_cookie(value: str) -> str:
+    first, sep, attributes = value.partition(";")
+    name, eq, _ = first.strip().partition("=")
+    head = f"{name}={REDACTED}" if eq else REDACTED
+    return head + sep + attributes
+
+
+def _redact_header_value(name: str, value: str) -> str:
+    lowered = name.lower()
+    if lowered in ("authorization", "proxy-authorization"):
+        return redact_authorization(value)
+    if lowered == "cookie":
+        return _redact_cookie(value)
+    if lowered == "set-cookie":
+        return _redact_set_cookie(value)
+    if lowered in SECRET_HEADERS:
+        return REDACTED
+    if lowered == "x-docker-token":
+        # Request value "true" asks the V1 index for a token: evidence, keep it.
+        if value.strip().lower() == "true":
+            return value
+        redacted, count = _SIGNATURE_ATTR.subn(lambda m: f"{m.group(1)}={REDACTED}", value)
+        return redacted if count else REDACTED
+    if lowered == "www-authenticate":
+        return _SIGNATURE_ATTR.sub(lambda m: f"{m.group(1)}={REDACTED}", value)
+    if lowered in ("location", "content-location"):
+        return redact_url(value)
+    return value
+
+
+def redact_headers(headers: Headers, secrets: Sequence[str] = ()) -> Headers:
+    """Header pairs (repeats kept, order kept) with credentials replaced by evidence."""
+    return tuple((name, scrub_text(_redact_header_value(name, value), secrets)) for name, value in headers)
+
+
+# --------------------------------------------------------------------------- bodies
+
+
+def _kept_claims(claims: dict[str, object]) -> dict[str, object]:
+    return {key: claims[key] for key in KEPT_CLAIMS if key in claims}
+
+
+def _redact_json(value: object) -> tuple[object, bool]:
+    if isinstance(value, dict):
+        result: dict[str, object] = {}
+        extra: dict[str, object] = {}
+        changed = False
+        for key, item in value.items():
+            lowered = str(key).lower()
+            if lowered in SECRET_FIELDS and item is not None and item != "":
+                result[key] = REDACTED
+                changed = True
+                claims = decode_claims(item) if isinstance(item, str) else None
+                if claims is not None:
+                    claims_key = (
+                        "diagnose_token_claims"
+                        if lowered in ("token", "access_token")
+                        else f"diagnose_{lowered}_claims"
+                    )
+                    extra.setdefault(claims_key, _kept_claims(claims))
+            else:
+                result[key], sub_changed = _redact_json(item)
+                changed = changed or sub_changed
+        for key, claims_value in extra.items():
+            result.setdefault(key, claims_value)
+        return result, changed
+    if isinstance(value, list):
+        items = [_redact_json(item) for item in value]
+        return [item for item, _ in items], any(c for _, c in items)
+    if isinstance(value, str) and _JWT.search(value):
+        return _JWT.sub(REDACTED_JWT, value), True
+    return value, False
+
+
+def _looks_like_form(text: str) -> bool:
+    return bool(re.fullmatch(r"[A-Za-z0-9_.%+-]+=[^\s]*", text.strip()))
+
+
+def redact_body(body: bytes, content_type: str | None, secrets: Sequence[str] = ()) -> str:
+    """A body as redacted text: JSON token fields replaced (claims kept as
+    ``diagnose_token_claims``), form passwords/refresh tokens replaced, secrets scrubbed.
+
+    Undecodable bytes are replaced (U+FFFD); callers wanting binary evidence use
+    ``recorded_body``. A JSON body with nothing to redact keeps its original text.
+    """
+    text = body.decode("utf-8", errors="replace")
+    ctype = (content_type or "").lower()
+    stripped = text.lstrip()
+    if "json" in ctype or stripped.startswith(("{", "[")):
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = None
+        else:
+            redacted, changed = _redact_json(parsed)
+            if changed:
+                text = json.dumps(redacted, ensure_ascii=False)
+    if "x-www-form-urlencoded" in ctype or (not ctype and _looks_like_form(text)):
+        text = _FORM_FIELD.sub(lambda m: f"{m.group(1)}{m.group(2)}={REDACTED}", text)
+    # Truncated or invalid JSON still gets its token fields removed.
+    text = _JSON_FIELD.sub(lambda m: f'{m.group(1)}"{REDACTED}"', text)
+    text = _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
+    return scrub_text(text, secrets)
+
+
+BINARY_PREFIX = 1024
+"""Bytes of a binary body (a layer) kept, base64-encoded, in the recording."""
+
+_BINARY_TYPES = ("octet-stream", "gzip", "x-tar", "zstd", "rootfs", "image.layer", "zip")
+
+
+def is_binary(body: bytes, content_type: str | None) -> bool:
+    """True for layer-like bodies: a binary media type, a NUL byte or invalid UTF-8."""
+    ctype = (content_type or "").lower()
+    if any(marker in ctype for marker in _BINARY_TYPES):
+        return True
+    if b"\0" in body[:8192]:
+        return True
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut by a read limit is not binary.
+        return exc.start < len(body) - 3
+    return False
+
+
+def recorded_body(
+    body: bytes, content_type: str | None, secrets: Sequence[str], limit: int
+) -> tuple[str, str, bool]:
+    """What the recording keeps of a body: ``(text, encoding, truncated)``.
+
+    Text bodies are redacted in full, then capped at ``limit`` UTF-8 bytes. Binary bodies keep
+    only the first ``BINARY_PREFIX`` bytes, base64-encoded (``encoding == "base64"``), after
+    caller secrets are replaced in the bytes.
+    """
+    if not body:
+        return "", "utf-8", False
+    if is_binary(body, content_type):
+        prefix = body[: min(BINARY_PREFIX, limit)]
+        for secret in secrets:
+            if secret and len(secret) >= MIN_SECRET_LENGTH:
+                prefix = prefix.replace(secret.encode("utf-8"), REDACTED.encode("ascii"))
+        return base64.b64encode(prefix).decode("ascii"), "base64", len(body) > len(prefix)
+    text = redact_body(body, content_type, secrets)
+    encoded = text.encode("utf-8")
+    if len(encoded) <= limit:
+        return text, "utf-8", False
+    return encoded[:limit].decode("utf-8", errors="ignore"), "utf-8", True
+
+
+def learned_secrets(headers: Iterable[tuple[str, str]], body: bytes = b"") -> tuple[str, ...]:
+    """Secrets found in real (unredacted) traffic, to scrub their later appearances elsewhere.
+
+    Bearer tokens and Basic passwords from request headers, token fields from JSON answers.
+    """
+    found: list[str] = []
+    for name, value in headers:
+        if name.lower() not in ("authorization", "proxy-authorization"):
+            continue
+        scheme, _, credentials = value.strip().partition(" ")
+        credentials = credentials.strip()
+        if not credentials:
+            continue
+        found.append(credentials)
+        if scheme.lower() == "basic":
+            try:
+                decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+            except (binascii.Error, ValueError, UnicodeDecodeError):
+                continue
+            _, _, password = decoded.partition(":")
+            if password:
+                found.append(password)
+    if body[:1] in (b"{", b" ", b"\n", b"\r", b"\t"):
+        try:
+            parsed = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            parsed = None
+        if isinstance(parsed, dict):
+            for key, value in parsed.items():
+                if str(key).lower() in SECRET_FIELDS and isinstance(value, str) and value:
+                    found.append(value)
+    return tuple(s for s in found if len(s) >= MIN_SECRET_LENGTH)

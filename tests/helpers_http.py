@@ -1,0 +1,258 @@
+"""A small threaded HTTP(S) test server on 127.0.0.1, for tests that send real requests.
+
+Usage::
+
+    class Handler(QuietHandler):
+        def do_GET(self) -> None:
+            self.reply(200, b"hello", [("Content-Type", "text/plain")])
+
+    with serve(Handler) as server:            # or serve(Handler, tls=True)
+        client.send("step", "GET", server.url("/v2/"))
+        server.requests                       # what the server saw, in order
+
+TLS uses a throwaway CA and a leaf certificate for 127.0.0.1/localhost generated with
+``cryptography``; ``server.ca_path`` is the CA bundle to trust. The handshake happens in the
+per-connection thread, so a client speaking plain HTTP to the TLS port cannot stall others.
+This module must not touch the internet or any global state beyond its own threads.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import socket
+import ssl
+import tempfile
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SeenRequest:
+    """A request as the server received it: raw header lines, repeats and order kept."""
+
+    method: str
+    path: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+    def values(self, name: str) -> tuple[str, ...]:
+        return tuple(v for k, v in self.headers if k.lower() == name.lower())
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """A handler base: no stderr logging, HTTP/1.1, records what it saw, ``reply`` helper."""
+
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def seen(self) -> SeenRequest:
+        """Record this request (call once per request, before replying)."""
+        request = SeenRequest(
+            method=self.command,
+            path=self.path,
+            headers=tuple((k, v) for k, v in self.headers.raw_items()),
+            body=self.read_body(),
+        )
+        with self.server.lock:
+            self.server.seen_requests.append(request)
+        return request
+
+    def reply(
+        self,
+        status: int,
+        body: bytes = b"",
+        headers: Sequence[tuple[str, str]] = (),
+        *,
+        content_length: int | None = None,
+    ) -> None:
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body) if content_length is None else content_length))
+        self.end_headers()
+        if self.command != "HEAD" and body:
+            self.wfile.write(body)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    tls_context: ssl.SSLContext | None = None
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.lock = threading.Lock()
+        self.seen_requests: list[SeenRequest] = []
+        self.open_sockets: set[socket.socket] = set()
+        super().__init__(("127.0.0.1", 0), handler)
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        if self.tls_context is not None:
+            request.settimeout(5)
+            try:
+                request = self.tls_context.wrap_socket(request, server_side=True)
+            except (ssl.SSLError, OSError):
+                return
+        with self.lock:
+            self.open_sockets.add(request)
+        try:
+            super().finish_request(request, client_address)
+        finally:
+            with self.lock:
+                self.open_sockets.discard(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client hanging up mid-test is expected, not noise
+
+
+@dataclass
+class RunningServer:
+    """A started server: base URL, port, CA bundle (TLS) and the requests it received."""
+
+    scheme: str
+    port: int
+    ca_path: str | None
+    _server: _Server = field(repr=False)
+
+    @property
+    def base(self) -> str:
+        return f"{self.scheme}://127.0.0.1:{self.port}"
+
+    def url(self, path: str = "/") -> str:
+        return self.base + path
+
+    @property
+    def requests(self) -> tuple[SeenRequest, ...]:
+        with self._server.lock:
+            return tuple(self._server.seen_requests)
+
+
+@dataclass(frozen=True)
+class Pki:
+    """A throwaway CA and a leaf certificate for the given names, as PEM files."""
+
+    ca_path: str
+    cert_path: str
+    key_path: str
+
+
+def make_pki(directory: Path, names: Sequence[str] = ("127.0.0.1", "localhost")) -> Pki:
+    """Generate a CA and a leaf certificate for ``names`` (IPs or DNS names) in ``directory``."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "diagnose test CA")])
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    alt_names: list[x509.GeneralName] = []
+    for name in names:
+        try:
+            alt_names.append(x509.IPAddress(ipaddress.ip_address(name)))
+        except ValueError:
+            alt_names.append(x509.DNSName(name))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    ca_path = directory / "ca.pem"
+    cert_path = directory / "cert.pem"
+    key_path = directory / "key.pem"
+    ca_path.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return Pki(str(ca_path), str(cert_path), str(key_path))
+
+
+@contextmanager
+def serve(
+    handler: type[BaseHTTPRequestHandler],
+    *,
+    tls: bool = False,
+    names: Sequence[str] = ("127.0.0.1", "localhost"),
+) -> Iterator[RunningServer]:
+    """Run ``handler`` on 127.0.0.1 (a free port) in a thread; stop it cleanly on exit.
+
+    With ``tls=True`` the certificate covers ``names`` (pass other names to provoke a
+    hostname mismatch) and ``RunningServer.ca_path`` is the CA to trust.
+    """
+    server = _Server(handler)
+    ca_path: str | None = None
+    with tempfile.TemporaryDirectory(prefix="diagnose-test-") as tmp:
+        if tls:
+            pki = make_pki(Path(tmp), names)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(pki.cert_path, pki.key_path)
+            server.tls_context = context
+            ca_path = pki.ca_path
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        thread.start()
+        try:
+            yield RunningServer("https" if tls else "http", server.server_address[1], ca_path, server)
+        finally:
+            server.shutdown()
+            with server.lock:
+                sockets = list(server.open_sockets)
+            for sock in sockets:  # unblock handlers that are sleeping or trickling
+                with suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            server.server_close()
+            thread.join(timeout=5)
