@@ -129,6 +129,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "diagnose-lab/1.0"
     sys_version = ""
+    default_request_version = "HTTP/1.0"  # answer even a garbage request line with a status line
     timeout = 60
     server: _LabHTTPServer
 
