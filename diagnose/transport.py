@@ -595,7 +595,7 @@ class RecordingClient:
             read_timeout = min(timeout, remaining)
             _set_socket_timeout(raw, read_timeout)
             try:
-                data = raw.read1(READ_CHUNK)
+                data = raw.read1(READ_CHUNK, decode_content=True)
             except _SEND_ERRORS as exc:
                 if read_timeout < timeout and _is_timeout(exc):
                     return bytes(kept), total, truncated, _deadline_failure(total, started)
@@ -765,12 +765,13 @@ def failure_from_exception(
             f"connection closed before the body was complete ({got} bytes read, {expected} more expected)"
         )
         return TransportFailure(FailureKind.RESET, via_proxy + detail)
-    if _first(chain, ConnectionResetError):
-        return TransportFailure(FailureKind.RESET, f"{via_proxy}connection reset by {where}")
+    # RemoteDisconnected subclasses ConnectionResetError: test it first.
     if _first(chain, http.client.RemoteDisconnected):
         return TransportFailure(
             FailureKind.RESET, f"{via_proxy}{where} closed the connection without a response"
         )
+    if _first(chain, ConnectionResetError):
+        return TransportFailure(FailureKind.RESET, f"{via_proxy}connection reset by {where}")
     if _first(
         chain,
         BrokenPipeError,
