@@ -42,6 +42,14 @@ TOKEN_CLAIMS_KEY = "diagnose_token_claims"
 _CHALLENGE_ERROR = re.compile(r'(?:^|[\s,])error\s*=\s*"?([A-Za-z_]+)"?', re.IGNORECASE)
 _NOTE_TOKEN_ACCESS = re.compile(r"^token\b.*?\b(?:access|granted(?: access)?)\s*[:=]\s*(.*)$", re.IGNORECASE)
 _MANIFEST_PATH = re.compile(r"^/v2/(?P<name>.+)/manifests/(?P<ref>[^/]+)$")
+_PLAIN_HTTP_MARKERS = (
+    "http response to https client",
+    "wrong version number",
+    "oversized record",
+    "plain http",
+    "unknown protocol",
+)
+"""TLS failures that mean the port speaks plain HTTP, not that the certificate is untrusted."""
 _RATELIMIT_HEADERS = ("retry-after", "ratelimit-limit", "ratelimit-remaining", "docker-ratelimit-source")
 
 
@@ -86,6 +94,7 @@ class Facts:
     token_status: int | None  # the last token endpoint answer
     token_actions: tuple[str, ...] | None  # actions the token grants on the repo; None: unknown
     rate_limit_headers: tuple[tuple[str, str], ...]  # Retry-After, ratelimit-* of 429 answers
+    plain_http: bool  # a TLS handshake failed because the port speaks plain HTTP
     differ: bool  # the pulls report different outcomes or different protocols
 
     @property
@@ -298,6 +307,12 @@ def facts_from(pulls: Sequence[PullResult], auth: AuthInfo) -> Facts:
         None,
     )
     failure = v2.error.failure if v2 is not None and v2.error is not None else None
+    tls_details = [
+        e.failure.detail for e in exchanges if e.failure is not None and e.failure.kind is FailureKind.TLS
+    ]
+    if v2 is not None and v2.outcome is Outcome.TLS_ERROR:
+        tls_details.append(v2.message)
+    plain_http = any(marker in d.lower() for d in tls_details for marker in _PLAIN_HTTP_MARKERS)
 
     differ = False
     if v2 is not None and fb is not None:
@@ -326,7 +341,8 @@ def facts_from(pulls: Sequence[PullResult], auth: AuthInfo) -> Facts:
         fell_back=bool(v1) or (fb is not None and fb.protocol is Protocol.V1),
         client_side_refusal=refusal,
         v1_statuses=v1_statuses,
-        no_v1_api=bool(v1_statuses) and all(s == 404 for s in v1_statuses),
+        no_v1_api=any(s is not None for s in v1_statuses)
+        and all(s == 404 for s in v1_statuses if s is not None),
         challenge_error=challenge_error,
         challenge_schemes=tuple(schemes),
         version_header=version_header,
@@ -334,6 +350,7 @@ def facts_from(pulls: Sequence[PullResult], auth: AuthInfo) -> Facts:
         token_status=token_status,
         token_actions=token_actions,
         rate_limit_headers=tuple(rate_headers),
+        plain_http=plain_http,
         differ=differ,
     )
 
@@ -343,7 +360,10 @@ def facts_from(pulls: Sequence[PullResult], auth: AuthInfo) -> Facts:
 
 
 def _q(text: str) -> str:
-    return f"“{text}”" if text else "(no message)"
+    """Quote what a client printed; for multi-line output (docker's progress, then the error)
+    the last line is the one the user reads as the error."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    return f"“{lines[-1].strip()}”" if lines else "(no message)"
 
 
 def _who(f: Facts) -> str:
@@ -426,6 +446,40 @@ BOTH_OK = Rule(
     ),
 )
 
+
+def _fb_after_http(f: Facts) -> str:
+    if f.fb_outcome is None:
+        return ""
+    if f.fb_outcome is Outcome.TLS_ERROR:
+        return f" The docker-1.12-style pull failed the same way: {_q(f.fb_message)}."
+    return (
+        " Docker 1.12 retries over plain http for insecure registries (`--insecure-registry`, and "
+        "always 127.0.0.0/8), so the docker-style pull reached the registry and ended "
+        f"{f.fb_outcome}: {_q(f.fb_message)}. Its steps show what the registry really answers."
+    )
+
+
+PLAIN_HTTP = Rule(
+    id="plain-http-registry",
+    applies=lambda f: f.plain_http and f.any_outcome(Outcome.TLS_ERROR),
+    title="The registry speaks plain HTTP, and the strict client insists on TLS",
+    explain=lambda f: (
+        f"The TLS handshake with {f.host or 'the registry'} failed because that port answers plain "
+        "HTTP, not TLS. A strict client (skopeo) uses https only, unless told `--tls-verify=false` or "
+        "the registry is marked insecure in registries.conf." + _fb_after_http(f)
+    ),
+    known=lambda f: (f"{f.host or 'The registry'} answers plain HTTP on that port.",),
+    unknowable=lambda f: (
+        "What the strict client would get over plain http: it never sent a request there.",
+    ),
+    next_steps=lambda f: (
+        "Run again with `--no-tls-verify` (like skopeo `--tls-verify=false`) or "
+        f"`--insecure-registry {f.host or 'HOST'}` to compare both pulls over http.",
+        f"For docker, add {f.host or 'HOST'} to `insecure-registries` in /etc/docker/daemon.json; "
+        "better, serve the registry over TLS.",
+    ),
+)
+
 TLS_ERROR = Rule(
     id="tls-error",
     applies=lambda f: f.any_outcome(Outcome.TLS_ERROR),
@@ -434,8 +488,8 @@ TLS_ERROR = Rule(
         f"The TLS connection to {f.host or 'the registry'} failed before any HTTP answer"
         + (f" ({f.v2_failure_detail})" if f.v2_failure_detail else "")
         + ". Usually the certificate is signed by a CA this machine does not trust: a private CA or a "
-        "TLS-intercepting proxy. Docker 1.12 treats this as a reason to try the next endpoint, so it "
-        f"may report the V1 URL instead: {_q(f.fb_message)}."
+        "TLS-intercepting proxy. Docker 1.12 treats a failed V2 ping as a reason to try its next "
+        "endpoint, so it may name the V1 URL instead." + _fb_after_http(f)
     ),
     known=lambda f: ("No HTTP exchange completed over TLS; nothing about the image is known.",),
     unknowable=lambda f: ("Whether the image exists or is accessible: the registry was never reached.",),
@@ -679,9 +733,16 @@ ONLY_ON_V1 = Rule(
     ),
     title="The image is only available through the legacy V1 API",
     explain=lambda f: (
-        f"The V2 API did not serve {f.image} ({_q(f.v2_message)}), so the strict client fails. Docker 1.12 "
-        "fell back to the legacy V1 API, which has it, and succeeded. Current docker (17.12+) and every "
-        "other modern client have no V1 support and will fail the same way as the strict client."
+        f"The V2 API did not serve {f.image}"
+        + (f" (it answered {f.v2_status})" if f.v2_status else "")
+        + f", so the strict client fails: {_q(f.v2_message)}."
+        + (
+            " A 401 there means the V2 side does not have it or will not show it to this identity."
+            if f.v2_refused_401
+            else ""
+        )
+        + " Docker 1.12 fell back to the legacy V1 API, which has it, and succeeded. Current docker "
+        "(17.12+) and every other modern client have no V1 support and will fail like the strict client."
     ),
     known=lambda f: ("The image exists on the registry's V1 API.", "The V2 API does not serve it."),
     unknowable=_none,
@@ -721,7 +782,7 @@ def _tag_missing(f: Facts) -> bool:
 TAG_MISSING = Rule(
     id="tag-missing",
     applies=_tag_missing,
-    title="The tag does not exist in the repository",
+    title="Manifest unknown: the tag does not exist (or the repository does not)",
     explain=lambda f: (
         f"The registry answered 404 MANIFEST_UNKNOWN for {f.image}"
         + (" with a token that grants pull" if f.token_grants_pull else "")
@@ -855,17 +916,18 @@ UNEXPLAINED = Rule(
 
 RULES: tuple[Rule, ...] = (
     BOTH_OK,
+    PLAIN_HTTP,
     TLS_ERROR,
     CONNECTION_ERROR,
     TIMEOUT,
     AUTH_FAILED,
     RATE_LIMITED,
+    ONLY_ON_V1,
     BASIC_NO_CREDENTIALS,
     UNAUTHORIZED_HIDDEN_BY_V1,
     UNAUTHORIZED_ANONYMOUS,
     NO_PULL_ACCESS,
     DENIED,
-    ONLY_ON_V1,
     NOT_A_REGISTRY,
     TAG_MISSING,
     REPOSITORY_MISSING,

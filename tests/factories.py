@@ -494,6 +494,61 @@ def scenario_timeout(host: str = "slow.example") -> Pulls:
     return _transport_scenario(Outcome.TIMEOUT, FailureKind.TIMEOUT, "read timed out after 15 s", host)
 
 
+def scenario_plain_http(host: str = "127.0.0.1:5000") -> Pulls:
+    """The port speaks plain HTTP: skopeo fails the handshake; docker (127.0.0.0/8 is insecure)
+    retries over http and finds a missing tag there. The https V1 ping fails the same way."""
+    repo = "library/busybox"
+    detail = f"TLS with {host}: wrong version number (plain HTTP?)"
+    body = errors_body(("MANIFEST_UNKNOWN", "manifest unknown"))
+    v2 = v2_builder(host)
+    e = v2.fail("ping", "/v2/", FailureKind.TLS, detail)
+    fb = fb_builder(host)
+    fb.fail("ping", "/v2/", FailureKind.TLS, detail)
+    fb.http("ping", f"http://{host}/v2/", 200, headers=[VERSION])
+    fb.http("manifest", f"http://{host}/v2/{repo}/manifests/x", 404, headers=[VERSION], body=body)
+    fb.fail("v1 ping", "/v1/_ping", FailureKind.TLS, detail)
+    fb.http("v1 images", f"http://{host}/v1/repositories/{repo}/images", 404, body="404 page not found")
+    return (
+        v2.build(
+            Outcome.TLS_ERROR,
+            f'pinging container registry {host}: Get "https://{host}/v2/": '
+            "http: server gave HTTP response to HTTPS client",
+            error=error_at(e),
+        ),
+        fb.build(
+            Outcome.NOT_FOUND,
+            f"Pulling repository {host}/{repo}\nError: image {repo}:x not found",
+            protocol=Protocol.V1,
+        ),
+    )
+
+
+def scenario_only_on_v1_behind_401(host: str = "127.0.0.1:5000") -> Pulls:
+    """The lab's V1-only image: the V2 side refuses with 401 (token grants nothing), V1 serves it."""
+    repo = "library/oldtimer"
+    v2 = v2_builder(host)
+    _v2_auth_prefix(v2, repo, [])
+    m = _hub_401(v2, repo)
+    fb = fb_builder(host)
+    _v2_auth_prefix(fb, repo, [])
+    _hub_401(fb, repo)
+    fb.http("v1 ping", "/v1/_ping", 200, body="true")
+    fb.http("v1 images", f"/v1/repositories/{repo}/images", 200, body="[]")
+    fb.http("v1 tag", f"/v1/repositories/{repo}/tags/latest", 200, body='"abc"')
+    return (
+        v2.build(
+            Outcome.UNAUTHORIZED,
+            f"reading manifest latest in {host}/{repo}: requested access to the resource is denied",
+            error=error_at(m, ("UNAUTHORIZED", "authentication required"), challenge="insufficient_scope"),
+        ),
+        fb.build(
+            Outcome.OK,
+            f"Pulling repository {host}/{repo}\n{host}/{repo}: this image was pulled from a legacy registry.",
+            protocol=Protocol.V1,
+        ),
+    )
+
+
 def _manifest_ok_then(
     outcome: Outcome, step: str, status: int, message: str, host: str = "registry:5000"
 ) -> Pulls:

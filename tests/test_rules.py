@@ -25,6 +25,14 @@ class Row:
 ROWS = [
     Row("both-ok", f.scenario_both_ok, f.ANONYMOUS, False, ("library/busybox:latest",)),
     Row(
+        "plain-http-registry",
+        f.scenario_plain_http,
+        f.ANONYMOUS,
+        True,
+        ("plain HTTP", "--tls-verify=false", "127.0.0.0/8", "Error: image library/busybox:x not found"),
+        ("--no-tls-verify", "--insecure-registry 127.0.0.1:5000"),
+    ),
+    Row(
         "tls-error",
         f.scenario_tls,
         f.ANONYMOUS,
@@ -117,6 +125,14 @@ ROWS = [
         ("V2 registry",),
     ),
     Row(
+        "only-on-v1",
+        f.scenario_only_on_v1_behind_401,
+        f.ANONYMOUS,
+        True,
+        ("legacy V1", "401", "requested access to the resource is denied"),
+        ("V2 registry",),
+    ),
+    Row(
         "not-a-registry",
         f.scenario_not_a_registry,
         f.ANONYMOUS,
@@ -170,7 +186,7 @@ ROWS = [
 ]
 
 
-@pytest.mark.parametrize("row", ROWS, ids=[r.rule_id for r in ROWS])
+@pytest.mark.parametrize("row", ROWS, ids=[f"{r.rule_id}-{r.scenario.__name__}" for r in ROWS])
 def test_rule_row(row: Row) -> None:
     diagnosis = diagnose(row.scenario(), row.auth)
     assert diagnosis.id == row.rule_id
@@ -227,6 +243,21 @@ def test_facts_of_the_basic_case() -> None:
     assert facts.client_side_refusal == "no basic auth credentials"
     assert facts.v1_statuses == (404, 404)
     assert facts.login_command == "docker login registry:5000"
+
+
+def test_no_v1_api_ignores_v1_requests_that_got_no_answer() -> None:
+    facts = _facts(f.scenario_plain_http())
+    assert facts.v1_statuses == (None, 404)
+    assert facts.no_v1_api
+    assert facts.plain_http
+    facts = _facts(f.scenario_only_on_v1_behind_401())
+    assert not facts.no_v1_api
+
+
+def test_multi_line_client_output_is_quoted_by_its_last_line() -> None:
+    diagnosis = diagnose(f.scenario_plain_http(), f.ANONYMOUS)
+    assert "“Error: image library/busybox:x not found”" in diagnosis.explanation
+    assert "Pulling repository" not in diagnosis.explanation
 
 
 def test_token_access_from_claims_and_notes() -> None:

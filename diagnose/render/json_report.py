@@ -171,8 +171,8 @@ def report_to_dict(report: Report) -> dict[str, Any]:
 
 
 def render_json(report: Report) -> str:
-    """The report as JSON text: indent 2, contract key order, UTF-8 characters kept, final newline."""
-    return json.dumps(report_to_dict(report), indent=2, ensure_ascii=False) + "\n"
+    """The report as JSON text: indent 2, contract key order, UTF-8 characters kept, no final newline."""
+    return json.dumps(report_to_dict(report), indent=2, ensure_ascii=False)
 
 
 # ---------------------------------------------------------------------------------------------
