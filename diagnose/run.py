@@ -15,7 +15,7 @@ from diagnose import __version__
 from diagnose.model import AuthInfo, AuthMode, Exchange, ImageReference, PullResult, Report, Strategy
 from diagnose.pullers.options import PullOptions
 from diagnose.pullers.v2_only import pull_v2_only
-from diagnose.pullers.v2_then_v1 import pull_v2_then_v1
+from diagnose.pullers.v2_then_v1 import is_insecure, pull_v2_then_v1
 from diagnose.rules import diagnose
 from diagnose.transport import HttpClient, Recorder, RecordingClient, TransportOptions
 
@@ -61,12 +61,12 @@ def run_pull(
     recorder: Recorder | None = None,
 ) -> PullResult:
     """One pull with its own recording client."""
-    client = RecordingClient(
-        recorder or Recorder(),
-        strategy,
-        dataclasses.replace(transport, user_agent=transport.user_agent or USER_AGENTS[strategy]),
-        secrets=secrets_of(options),
-    )
+    transport = dataclasses.replace(transport, user_agent=transport.user_agent or USER_AGENTS[strategy])
+    if strategy is Strategy.V2_THEN_V1 and is_insecure(ref.domain, options):
+        # docker 1.12 skips certificate verification for insecure registries (127.0.0.0/8
+        # always): registry/registry.go newTLSConfig sets InsecureSkipVerify.
+        transport = dataclasses.replace(transport, verify=False)
+    client = RecordingClient(recorder or Recorder(), strategy, transport, secrets=secrets_of(options))
     try:
         return PULLERS[strategy](ref, client, options)
     finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
@@ -16,6 +17,7 @@ from urllib.parse import urlencode, urlsplit
 from diagnose.challenge import Challenge, parse_challenges
 from diagnose.errors_body import parse_error_body
 from diagnose.model import FailureKind, Headers, Outcome, PullStep, header_value, header_values
+from diagnose.redact import redact_url
 from diagnose.tokens import decode_claims, token_access
 from diagnose.transport import HttpClient, Reply
 
@@ -83,15 +85,23 @@ def status_text(reply: Reply) -> str:
 
 
 def step_for(label: str, method: str, reply: Reply, result: str) -> PullStep:
-    """A table row for a request that was sent."""
+    """A table row for a request that was sent (its URL redacted like the recording)."""
     return PullStep(
         label=label,
         method=method,
-        url=reply.url,
+        url=redact_url(reply.url),
         status=reply.status,
         result=result,
         exchange_id=reply.exchange_id,
     )
+
+
+_URL_IN_TEXT = re.compile(r"https?://[^\s\"']+")
+
+
+def redact_urls_in_text(text: str) -> str:
+    """Messages quote URLs (Go's url.Error); a presigned blob URL must not leak through them."""
+    return _URL_IN_TEXT.sub(lambda match: redact_url(match.group(0)), text)
 
 
 def has_v2_version_header(headers: Headers) -> bool:
