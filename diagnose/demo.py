@@ -51,7 +51,7 @@ def run_demo(progress: Console, timeout: float = 10.0) -> list[Report]:
             reports.append(
                 compare(
                     ref,
-                    PullOptions(credentials=creds),
+                    PullOptions(credentials=creds, tls_verify=False),
                     TransportOptions(timeout=timeout),
                     auth_source="demo",
                 )

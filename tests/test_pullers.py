@@ -116,7 +116,7 @@ def test_v1_session_sends_empty_basic_auth_to_a_standalone_registry(lab_v1: Lab)
     _, docker = pulls(lab_v1, "library/oldtimer")
     images = [e for e in docker.exchanges if e.step == "v1 images"]
     assert images, "the V1 images request was recorded"
-    header = dict((k.lower(), v) for k, v in images[-1].request.headers)
+    header = {k.lower(): v for k, v in images[-1].request.headers}
     assert header.get("x-docker-token") == "true"
 
 
@@ -124,9 +124,9 @@ def test_wrong_password(lab: Lab) -> None:
     """§5 row 11: token endpoint 401; docker skips V1 because the ping confirmed V2."""
     v2, docker = pulls(lab, "library/alpine", ("alice", "not-her-password"))
     assert v2.outcome is Outcome.AUTH_FAILED and docker.outcome is Outcome.AUTH_FAILED
-    assert (
-        v2.message
-        == "unable to retrieve auth token: invalid username/password: unauthorized: incorrect username or password"
+    assert v2.message == (
+        "unable to retrieve auth token: invalid username/password: "
+        "unauthorized: incorrect username or password"
     )
     assert docker.message == (
         f"Error response from daemon: Get http://{lab.registry_host}/v2/library/alpine/manifests/latest: "
