@@ -12,6 +12,7 @@ from rich.console import Console
 
 from diagnose.model import SCHEMA, FailureKind, Report
 from diagnose.render.json_report import render_json, report_from_dict, report_to_dict
+from diagnose.render.markdown import render_markdown
 from diagnose.render.terminal import render_reference_table, render_terminal
 from tests import factories as f
 
@@ -246,3 +247,55 @@ def test_json_without_exchange_ids_assigns_exchanges_by_strategy() -> None:
     for pull in data["pulls"]:
         del pull["exchange_ids"]
     assert report_from_dict(data) == report
+
+
+# --- Markdown -----------------------------------------------------------------------------------
+
+
+def test_markdown_has_summary_messages_diagnosis_and_every_exchange() -> None:
+    report = f.report(f.scenario_hub_anonymous_missing())
+    md = render_markdown(report)
+    assert md.startswith("# Pull diagnosis: `docker.io/library/thisimagedoesntexist:latest`")
+    assert report.diagnosis.title in md
+    assert "(rule `unauthorized-hidden-by-v1`)" in md
+    for pull in report.pulls:
+        assert f"```text\n{pull.message}\n```" in md
+    assert "## Next steps" in md and "1. Check the spelling" in md
+    assert "`docker login`" in md  # our own code spans survive escaping
+    assert "<details>" in md and "</details>" in md
+    for exchange in report.exchanges:
+        assert f"**#{exchange.id}**" in md
+        assert f"{exchange.request.method} {exchange.request.url}" in md
+    assert "< 401 Unauthorized" in md
+    assert '< WWW-Authenticate: Bearer realm="https://auth.docker.io/token"' in md
+
+
+def test_markdown_registry_text_cannot_break_out() -> None:
+    v2, fb = f.scenario_tag_missing()
+    ex = v2.exchanges[-1]
+    assert ex.response is not None
+    evil = "```\n</details><script>alert(1)</script>\n```"
+    v2 = replace(
+        v2,
+        message="manifest ```unknown``` <img src=x>",
+        exchanges=(*v2.exchanges[:-1], replace(ex, response=replace(ex.response, body=evil))),
+    )
+    diagnosis = replace(f.report((v2, fb)).diagnosis, explanation="said “<b>hi</b> [x](http://e)”")
+    md = render_markdown(f.report((v2, fb), diagnosis=diagnosis))
+    assert "````text\nmanifest ```unknown``` <img src=x>\n````" in md
+    assert "````http\n" in md  # the body's ``` cannot close the evidence block
+    assert md.count("</details>") == 2  # ours, and the one quoted inside the fenced body
+    assert md.rstrip().endswith("</details>")
+    assert "\\<b\\>hi\\</b\\> \\[x\\](http://e)" in md
+
+
+def test_markdown_long_body_is_cut_and_failures_are_shown() -> None:
+    md = render_markdown(f.report(f.scenario_tls()))
+    assert "!! tls: x509: certificate signed by unknown authority" in md
+    v2, fb = f.scenario_tag_missing()
+    ex = v2.exchanges[-1]
+    assert ex.response is not None
+    big = replace(ex, response=replace(ex.response, body="x" * 5000, body_size=5000))
+    md = render_markdown(f.report((replace(v2, exchanges=(*v2.exchanges[:-1], big)), fb)))
+    assert "x" * 5000 not in md
+    assert "… (5000 bytes)" in md
