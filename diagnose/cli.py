@@ -80,7 +80,7 @@ def _stdout() -> Console:
 
 
 def _stderr() -> Console:
-    return Console(file=sys.stderr, highlight=False, stderr=True)
+    return Console(file=sys.stderr, highlight=False, stderr=True, soft_wrap=True)
 
 
 def _parse_ref(text: str) -> ImageReference:
@@ -158,7 +158,9 @@ CredsOption = Annotated[
     )
 )
 def compare(
-    ref: Annotated[str, typer.Argument(help="Image reference, e.g. ubuntu, host:5000/team/app:1.4")],
+    ref: Annotated[
+        str, typer.Argument(metavar="REF", help="Image reference, e.g. ubuntu, host:5000/team/app:1.4")
+    ],
     creds: CredsOption = None,
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from stdin.")
@@ -345,12 +347,14 @@ def main(argv: list[str] | None = None) -> None:
     except (typer.Abort, KeyboardInterrupt):
         _stderr().print("diagnose: interrupted", markup=False)
         sys.exit(130)
+    except typer.TyperException as exc:  # bad arguments or options (typer's click errors)
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            _stderr().print(f"diagnose: error: {exc}", markup=False)
+        sys.exit(ExitCode.USAGE)
     except Exception as exc:  # the tool itself failed: one line, exit 3
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(ExitCode.USAGE)
         _stderr().print(f"diagnose: internal error: {type(exc).__name__}: {exc}", markup=False)
         sys.exit(ExitCode.INTERNAL)
     sys.exit(code if isinstance(code, int) else ExitCode.OK)

@@ -1,0 +1,249 @@
+"""The command line, run in-process through ``cli.main`` (exit codes included) against the lab."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from diagnose import __version__, cli
+from diagnose.lab import LAB_USERS, Lab, LabConfig, start_lab
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def json(self) -> object:
+        return json.loads(self.out)
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> Run:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(list(args))
+    captured = capsys.readouterr()
+    code = exited.value.code
+    return Run(code if isinstance(code, int) else 0, captured.out, captured.err)
+
+
+def no_traceback(result: Run) -> None:
+    assert "Traceback" not in result.out + result.err
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    result = run(capsys, "--version")
+    assert (result.code, result.out.strip()) == (0, f"diagnose {__version__}")
+
+
+@pytest.mark.parametrize("command", ["compare", "ref", "replay", "lab", "demo"])
+def test_every_command_help_shows_an_example(capsys: pytest.CaptureFixture[str], command: str) -> None:
+    result = run(capsys, command, "--help")
+    assert result.code == 0
+    assert "Example: diagnose " + command in " ".join(result.out.split())
+
+
+def test_ref_json_keeps_order_and_marks_invalid(capsys: pytest.CaptureFixture[str]) -> None:
+    result = run(capsys, "ref", "ubuntu", "Not/Valid", "localhost:5000/app:1", "--json")
+    assert result.code == 2
+    data = result.json
+    assert isinstance(data, list) and [d["input"] for d in data] == [
+        "ubuntu",
+        "Not/Valid",
+        "localhost:5000/app:1",
+    ]
+    assert data[0]["canonical"] == "docker.io/library/ubuntu:latest" and data[0]["valid"] is True
+    assert data[0]["hosts"]["docker (V2)"] == "registry-1.docker.io"
+    assert data[1]["valid"] is False and "lowercase" in data[1]["error"]
+    assert data[2]["domain"] == "localhost:5000"
+
+
+def test_ref_table(capsys: pytest.CaptureFixture[str]) -> None:
+    result = run(capsys, "ref", "ubuntu")
+    assert result.code == 0 and "docker.io/library/ubuntu:latest" in result.out
+
+
+def test_compare_bad_reference_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    result = run(capsys, "compare", "library/UPPER:tag")
+    assert result.code == 2
+    assert result.out == ""
+    assert len(result.err.strip().splitlines()) == 1 and "must be lowercase" in result.err
+    no_traceback(result)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("compare", "ubuntu", "--creds", "no-colon"),
+        ("compare", "ubuntu", "--ca-cert", "/nonexistent/ca.pem"),
+        ("compare", "ubuntu", "--timeout", "-1"),
+        ("compare",),
+        ("no-such-command",),
+        ("replay", "/nonexistent/report.json"),
+    ],
+)
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], args: tuple[str, ...]) -> None:
+    result = run(capsys, *args)
+    assert result.code == 2
+    no_traceback(result)
+
+
+def test_compare_missing_image_json(capsys: pytest.CaptureFixture[str], lab: Lab) -> None:
+    ref = f"{lab.registry_host}/library/thisimagedoesntexist"
+    result = run(capsys, "compare", ref, "--no-tls-verify", "--json")
+    assert result.code == 1
+    report = result.json
+    assert isinstance(report, dict) and report["schema"] == "diagnose/v1"
+    pulls = {p["strategy"]: p for p in report["pulls"]}
+    assert (pulls["v2-only"]["outcome"], pulls["v2-only"]["protocol"]) == ("unauthorized", "v2")
+    assert (pulls["v2-then-v1"]["outcome"], pulls["v2-then-v1"]["protocol"]) == ("not_found", "v1")
+    assert "Error: image library/thisimagedoesntexist:latest not found" in pulls["v2-then-v1"]["message"]
+    assert report["diagnosis"]["differ"] is True
+    assert report["reference"]["canonical"] == f"{ref}:latest"
+    assert report["auth"]["mode"] == "anonymous"
+    ids = [e["id"] for e in report["exchanges"]]
+    assert ids == sorted(ids) and len(ids) >= 8
+    assert "pulling" in result.err  # progress goes to stderr, never stdout
+
+
+def test_compare_success_exits_0(capsys: pytest.CaptureFixture[str], lab: Lab) -> None:
+    result = run(capsys, "compare", f"{lab.registry_host}/library/busybox", "--no-tls-verify")
+    assert result.code == 0
+    assert "Downloaded newer image" in result.out
+
+
+def test_compare_refused_exits_1_with_a_diagnosis(capsys: pytest.CaptureFixture[str]) -> None:
+    result = run(capsys, "compare", "127.0.0.1:1/library/x", "--timeout", "3")
+    assert result.code == 1
+    assert "connection refused" in result.out
+    no_traceback(result)
+
+
+def test_internal_failure_exits_3_in_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(cli, "run_compare", broken)
+    result = run(capsys, "compare", "127.0.0.1:1/library/x")
+    assert result.code == 3
+    assert "internal error: RuntimeError: simulated bug" in result.err
+    no_traceback(result)
+
+
+@pytest.fixture
+def private_lab() -> Lab:
+    running = start_lab(LabConfig())
+    yield running  # type: ignore[misc]
+    running.stop()
+
+
+def test_secrets_never_leave_the_process(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, private_lab: Lab
+) -> None:
+    """Plant the password, collect every token the lab issued, search every output for them."""
+    password = LAB_USERS["alice"]
+    files = {name: tmp_path / name for name in ("report.json", "ticket.md", "trace.har")}
+    ref = f"{private_lab.registry_host}/alice/private-app"
+    result = run(
+        capsys,
+        "compare",
+        ref,
+        "--creds",
+        f"alice:{password}",
+        "--no-tls-verify",
+        "--save",
+        str(files["report.json"]),
+        "--markdown",
+        str(files["ticket.md"]),
+        "--har",
+        str(files["trace.har"]),
+    )
+    assert result.code == 0, result.out + result.err
+    replayed = run(capsys, "replay", str(files["report.json"]), "--json")
+    tokens = set()
+    for seen in private_lab.requests_seen():
+        for name, value in seen.headers:
+            if name.lower() == "authorization":
+                tokens.add(value.split(" ", 1)[1])
+    assert tokens, "the lab saw credentials and tokens"
+    outputs = {
+        "stdout": result.out,
+        "stderr": result.err,
+        "replay": replayed.out + replayed.err,
+        **{name: path.read_text() for name, path in files.items()},
+    }
+    for where, text in outputs.items():
+        assert text, f"{where} is empty"
+        assert password not in text, f"password leaked into {where}"
+        for token in tokens:
+            assert token not in text, f"a credential or token leaked into {where}"
+            signature = token.rsplit(".", 1)[-1]
+            if len(signature) > 16:
+                assert signature not in text, f"a token signature leaked into {where}"
+    har = json.loads(outputs["trace.har"])
+    assert har["log"]["entries"], "the HAR holds the exchanges"
+
+
+def test_replay_is_offline_and_gives_the_same_diagnosis(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    saved = tmp_path / "report.json"
+    with start_lab(LabConfig()) as running:
+        first = run(
+            capsys,
+            "compare",
+            f"{running.registry_host}/library/thisimagedoesntexist",
+            "--no-tls-verify",
+            "--save",
+            str(saved),
+        )
+    assert first.code == 1
+    # The lab is gone: replay must not need it.
+    again = run(capsys, "replay", str(saved), "--json")
+    assert again.code == 1
+    original = json.loads(saved.read_text())
+    replayed = again.json
+    assert isinstance(replayed, dict)
+    assert replayed["diagnosis"]["id"] == original["diagnosis"]["id"]
+    assert [p["message"] for p in replayed["pulls"]] == [p["message"] for p in original["pulls"]]
+    assert [p["outcome"] for p in replayed["pulls"]] == [p["outcome"] for p in original["pulls"]]
+
+
+def test_replay_rejects_garbage(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"schema": "something/else"}')
+    result = run(capsys, "replay", str(bad))
+    assert result.code == 2 and len(result.err.strip().splitlines()) == 1
+    bad.write_text("<html>not json</html>")
+    assert run(capsys, "replay", str(bad)).code == 2
+
+
+def test_demo_runs_every_scenario_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    result = run(capsys, "demo")
+    assert result.code == 0, result.err
+    for number in range(1, 7):
+        assert re.search(rf"\b{number}\. ", result.out)
+    flat = " ".join(result.out.split())
+    assert "Error: image library/thisimagedoesntexist:latest not found" in flat
+    assert "this image was pulled from a legacy registry" in flat
+
+
+def test_module_entry_point_has_no_traceback_on_bad_input() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "diagnose", "compare", "Bad Reference"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr and done.stderr.startswith("diagnose: error:")
