@@ -169,6 +169,7 @@ def test_secrets_never_leave_the_process(
     )
     assert result.code == 0, result.out + result.err
     replayed = run(capsys, "replay", str(files["report.json"]), "--json")
+    assert replayed.code == 0, replayed.err
     tokens = set()
     for seen in private_lab.requests_seen():
         for name, value in seen.headers:
