@@ -91,7 +91,8 @@ SECRET_HEADERS = frozenset(
 )
 """Headers whose whole value is a credential."""
 
-_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+# Starts only at a token boundary and never backtracks (possessive): linear on hostile input.
+_JWT = re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}+\.eyJ[A-Za-z0-9_-]{4,}+\.[A-Za-z0-9_-]*+")
 _PARAM_NAMES = "|".join(sorted((re.escape(p) for p in SIGNATURE_PARAMS), key=len, reverse=True))
 _URL_PARAM = re.compile(r"(?i)(?<=[?&;])(" + _PARAM_NAMES + r")=((?:<redacted>|[^&\s\"'<>#])+)")
 _SIGNATURE_ATTR = re.compile(r"(?i)\b(signature)=(\"[^\"]*\"|[^,\s]*)")
@@ -102,7 +103,7 @@ _JSON_FIELD = re.compile(
     r"(?i)(\"(?:" + "|".join(sorted(SECRET_FIELDS, key=len, reverse=True)) + r")\"\s*:\s*)"
     r"\"(?:[^\"\\]|\\.)*(?:\"|$)"
 )
-_URL_IN_TEXT = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"'<>]+")
+_URL_IN_TEXT = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]{0,15}://[^\s\"'<>]+")
 _USERINFO_IN_TEXT = re.compile(r"(?<=://)([^/\s@:\"'<>]*):([^/\s@\"'<>]*)@")
 
 
