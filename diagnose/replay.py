@@ -1,0 +1,195 @@
+"""A transport that serves a recording: re-run the pullers offline on a user's attachment.
+
+``ReplayClient`` implements ``HttpClient`` from recorded ``Exchange`` values (from a JSON
+report or a cassette). It must not send anything, must not raise on a request the recording
+does not hold (that is evidence: a ``Reply.failure`` of kind ``other``), and must not try to
+undo redaction: a replayed token answer says ``"<redacted>"`` and that is fine, because the
+recorded registry answers do not depend on it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import threading
+from collections.abc import Callable, Sequence
+
+from diagnose.model import (
+    Exchange,
+    FailureKind,
+    RecordedRequest,
+    RecordedResponse,
+    Strategy,
+    TransportFailure,
+)
+from diagnose.redact import redact_url
+from diagnose.transport import DEFAULT_MAX_BODY, BodySink, Reply
+
+
+def _body_bytes(response: RecordedResponse) -> bytes:
+    if response.body_encoding == "base64":
+        try:
+            return base64.b64decode(response.body)
+        except (binascii.Error, ValueError):
+            return b""
+    return response.body.encode("utf-8")
+
+
+class ReplayClient:
+    """Serve, per strategy and in order, the recorded answer to each matching request.
+
+    A request matches the first unserved exchange of this strategy with the same method and
+    the same redacted URL (a chain start is preferred over a redirect hop). When the
+    recorded answer is a redirect that the original client followed, the recorded hops are
+    served too, as ``RecordingClient`` would have followed them.
+    """
+
+    def __init__(self, exchanges: Sequence[Exchange], strategy: Strategy) -> None:
+        self._strategy = strategy
+        self._recorded = sorted((e for e in exchanges if e.strategy == strategy), key=lambda e: e.id)
+        self._served: set[int] = set()
+        self._mine: list[Exchange] = []
+        self._lock = threading.Lock()
+        self._next_id = 0
+
+    @property
+    def strategy(self) -> Strategy:
+        return self._strategy
+
+    def exchanges(self) -> tuple[Exchange, ...]:
+        with self._lock:
+            return tuple(self._mine)
+
+    def close(self) -> None:
+        """Nothing to release; present for symmetry with ``RecordingClient``."""
+
+    def refuse(self, step: str, method: str, url: str, detail: str) -> int:
+        return self._add(
+            step,
+            RecordedRequest(method=method, url=redact_url(url)),
+            failure=TransportFailure(FailureKind.CLIENT_SIDE, detail),
+        )
+
+    def send(
+        self,
+        step: str,
+        method: str,
+        url: str,
+        *,
+        headers: Sequence[tuple[str, str]] = (),
+        basic_auth: tuple[str, str] | None = None,
+        body: bytes | None = None,
+        follow_redirects: bool = True,
+        keep_auth_on_redirect: Callable[[str, str], bool] | None = None,
+        body_sink: BodySink | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
+    ) -> Reply:
+        method = method.upper()
+        wanted = redact_url(url)
+        with self._lock:
+            original = self._take(method, wanted)
+        if original is None:
+            detail = f"not in the recording: {method} {wanted}"
+            failure = TransportFailure(FailureKind.OTHER, detail)
+            exchange_id = self._add(step, RecordedRequest(method=method, url=wanted), failure=failure)
+            return Reply(exchange_id=exchange_id, url=url, status=None, failure=failure)
+        previous: int | None = None
+        while True:
+            exchange_id = self._add(
+                step,
+                original.request,
+                response=original.response,
+                failure=original.failure,
+                elapsed_ms=original.elapsed_ms,
+                redirect_of=previous,
+                note=original.note,
+            )
+            follow_up = None
+            if follow_redirects and original.response is not None:
+                with self._lock:
+                    follow_up = self._take_hop(original.id)
+            if follow_up is None:
+                return self._reply(original, exchange_id, body_sink, max_body)
+            previous, original = exchange_id, follow_up
+
+    # ----------------------------------------------------------------- internals
+
+    def _take(self, method: str, url: str) -> Exchange | None:
+        candidates = [
+            e
+            for e in self._recorded
+            if e.id not in self._served and e.request.method.upper() == method and e.request.url == url
+        ]
+        if not candidates:
+            return None
+        chosen = next((e for e in candidates if e.redirect_of is None), candidates[0])
+        self._served.add(chosen.id)
+        return chosen
+
+    def _take_hop(self, original_id: int) -> Exchange | None:
+        for e in self._recorded:
+            if e.redirect_of == original_id and e.id not in self._served:
+                self._served.add(e.id)
+                return e
+        return None
+
+    def _add(
+        self,
+        step: str,
+        request: RecordedRequest,
+        *,
+        response: RecordedResponse | None = None,
+        failure: TransportFailure | None = None,
+        elapsed_ms: float = 0.0,
+        redirect_of: int | None = None,
+        note: str | None = None,
+    ) -> int:
+        with self._lock:
+            self._next_id += 1
+            exchange = Exchange(
+                id=self._next_id,
+                strategy=self._strategy,
+                step=step,
+                request=request,
+                response=response,
+                failure=failure,
+                elapsed_ms=elapsed_ms,
+                redirect_of=redirect_of,
+                note=note,
+            )
+            self._mine.append(exchange)
+            return exchange.id
+
+    def _reply(
+        self, original: Exchange, exchange_id: int, body_sink: BodySink | None, max_body: int
+    ) -> Reply:
+        response = original.response
+        url = original.request.url
+        if response is None:
+            failure = original.failure or TransportFailure(FailureKind.OTHER, "recorded without response")
+            return Reply(exchange_id=exchange_id, url=url, status=None, failure=failure)
+        body = _body_bytes(response)
+        if body_sink is not None and body:
+            body_sink(body)
+        kept = body[:max_body]
+        truncated = response.body_truncated or len(body) > len(kept)
+        if original.failure is not None:  # the body broke off mid-way
+            return Reply(
+                exchange_id=exchange_id,
+                url=url,
+                status=None,
+                reason=response.reason,
+                headers=response.headers,
+                body=kept,
+                body_truncated=truncated,
+                failure=original.failure,
+            )
+        return Reply(
+            exchange_id=exchange_id,
+            url=url,
+            status=response.status,
+            reason=response.reason,
+            headers=response.headers,
+            body=kept,
+            body_truncated=truncated,
+        )
