@@ -187,3 +187,60 @@ def test_outcome_from_evidence() -> None:
     assert outcome_from_evidence((ex("manifest", 200, index),), "linux/amd64") == "unsupported"
     assert outcome_from_evidence((ex("manifest", 200, index),), "linux/arm64") == "ok"
     assert outcome_from_evidence((), "linux/amd64") == "no exchanges"
+
+
+def test_token_server_jwt_is_what_distribution_verifies(tmp_path: pytest.TempPathFactory) -> None:
+    """ES256 over header.claims, r||s signature, x5c = [leaf DER] chaining to the CA."""
+    import base64
+    from pathlib import Path
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+    from tests.realreg.pki import make_pki
+    from tests.realreg.tokenserver import TokenPolicy, TokenServer
+
+    def b64url(text: str) -> bytes:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+    pki = make_pki(Path(str(tmp_path)) / "pki")
+    server = TokenServer(
+        policy=TokenPolicy(users={"alice": "pw"}, public={"library/busybox"}),
+        issuer="iss",
+        service="svc",
+        signing_key=pki.signing_key,
+        signing_cert_der=pki.signing_cert_der,
+        server_cert=pki.server_cert,
+        server_key=pki.server_key,
+    )
+    try:
+        answer = server.issue(
+            "alice",
+            ["repository:alice/app:pull,push", "repository:bob/app:pull", "repository:library/busybox:pull"],
+            "svc",
+        )
+    finally:
+        server.stop()
+    assert answer["token"] == answer["access_token"]
+    assert answer["expires_in"] == 300 and answer["issued_at"].endswith("Z")
+    head, claims, signature = answer["token"].split(".")
+    header = json.loads(b64url(head))
+    payload = json.loads(b64url(claims))
+    assert header["alg"] == "ES256" and header["typ"] == "JWT"
+    leaf = x509.load_der_x509_certificate(base64.b64decode(header["x5c"][0]))
+    ca = x509.load_pem_x509_certificate(pki.ca_cert.read_bytes())
+    leaf.verify_directly_issued_by(ca)
+    raw = b64url(signature)
+    assert len(raw) == 64  # JWS r||s, not DER
+    der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+    public = leaf.public_key()
+    assert isinstance(public, ec.EllipticCurvePublicKey)
+    public.verify(der, f"{head}.{claims}".encode(), ec.ECDSA(hashes.SHA256()))
+    assert payload["iss"] == "iss" and payload["aud"] == "svc" and payload["sub"] == "alice"
+    assert payload["nbf"] <= payload["iat"] < payload["exp"]
+    assert payload["access"] == [
+        {"type": "repository", "name": "alice/app", "actions": ["pull", "push"]},
+        {"type": "repository", "name": "library/busybox", "actions": ["pull"]},
+    ]

@@ -147,20 +147,26 @@ def predict_for_installed_skopeo(result: PullResult) -> str:
 
     The pullers word messages for current c/image. Only the registry-error text in the
     middle differs between 5.23 and >= 5.24 (errors merged vs first error only, code
-    prefix kept vs dropped), so we recompute that text for both versions from the
-    recorded response and swap it. The platform message is adjusted by rule (see
+    prefix kept vs dropped), so we recompute that text (or the token-endpoint error) for
+    both versions from the recorded response and swap it. The platform message is adjusted by rule (see
     ``_QUOTED_PLATFORM``), pending a helper in diagnose.clients.skopeo.
     """
-    from diagnose.clients.skopeo import CImage, registry_error_text
+    from diagnose.clients.skopeo import CImage, registry_error_text, token_error
 
     message = result.message
     exchange = _error_exchange(result)
-    if exchange is not None and exchange.response is not None and exchange.step != "token":
+    if exchange is not None and exchange.response is not None:
         response = exchange.response
         status_line = f"{response.status} {response.reason}".strip()
         body = response.body.encode()
-        current, _ = registry_error_text(response.status, status_line, response.headers, body)
-        old, _ = registry_error_text(response.status, status_line, response.headers, body, CImage.V5_23)
+        if exchange.step == "token":
+            current = token_error(response.status, status_line, body)
+            old = token_error(response.status, status_line, body, version=CImage.V5_23)
+        else:
+            current, _ = registry_error_text(response.status, status_line, response.headers, body)
+            old, _ = registry_error_text(
+                response.status, status_line, response.headers, body, version=CImage.V5_23
+            )
         if current and current in message:
             message = message.replace(current, old, 1)
     return _QUOTED_PLATFORM.sub(r"for architecture \1, variant \2, OS \3", message)

@@ -153,9 +153,12 @@ class TokenServer:
         self._thread.start()
 
     def stop(self) -> None:
-        self._httpd.shutdown()
+        # shutdown() waits for serve_forever() to notice; it would block forever if the
+        # server thread never started.
+        if self._thread.is_alive():
+            self._httpd.shutdown()
+            self._thread.join(timeout=5)
         self._httpd.server_close()
-        self._thread.join(timeout=5)
 
     def log(self, entry: TokenRequestLog) -> None:
         with self._lock:
