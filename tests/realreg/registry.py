@@ -111,6 +111,19 @@ class RegistryProcess:
                 self.process.wait(timeout=timeout)
 
 
+def _die_with_parent() -> list[str]:
+    """A command prefix that makes the child get SIGTERM if we die without cleaning up.
+
+    A pytest killed by ``timeout`` (SIGTERM) runs no fixture teardown; without this the
+    registries would outlive it. util-linux ``setpriv --pdeathsig`` sets PR_SET_PDEATHSIG
+    and execs the command (the setting survives exec). It fires when the spawning *thread*
+    exits, so start the stack from a thread that lives as long as the stack (pytest's and
+    scenario_table's main thread do). Without setpriv, teardown is all we have.
+    """
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "TERM", "--"] if setpriv else []
+
+
 def _ready(port: int, context: ssl.SSLContext, timeout: float) -> bool:
     conn = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=timeout)
     try:
@@ -151,7 +164,7 @@ def start_registry(
         log_path = base / f"registry-{attempt}.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                [binary, "serve", str(config_path)],
+                [*_die_with_parent(), binary, "serve", str(config_path)],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
