@@ -19,15 +19,30 @@ unmarked ones check the helpers on fixed inputs.
 
 from __future__ import annotations
 
+import base64
 import json
+from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from tests.realreg.differential import comparable, compare, outcome_from_evidence
+from diagnose.model import (
+    Exchange,
+    FailureKind,
+    RecordedRequest,
+    RecordedResponse,
+    Strategy,
+    TransportFailure,
+)
+from tests.realreg.differential import comparable, compare, outcome_from_evidence, run_skopeo
+from tests.realreg.pki import make_pki
 from tests.realreg.scenarios import SCENARIOS, Scenario
 from tests.realreg.skopeo import Skopeo, normalise, strip_wrappers
 from tests.realreg.stack import RealRegistries
-from tests.realreg.tokenserver import parse_scope
+from tests.realreg.tokenserver import TokenPolicy, TokenServer, parse_scope
 
 real = pytest.mark.real_registry
 
@@ -49,8 +64,6 @@ def test_skopeo_behaves_as_expected(
     real_registries: RealRegistries, real_skopeo: Skopeo, scenario: Scenario
 ) -> None:
     """The skopeo half alone: the registry stack answers as the scenario says."""
-    from tests.realreg.differential import run_skopeo
-
     run = run_skopeo(real_skopeo, real_registries, scenario)
     assert run.exit_code in (0, 1, 2), run.stderr  # -1: timed out, anything else: crashed
     assert run.ok is scenario.expect_ok, run.stderr
@@ -157,25 +170,14 @@ def test_parse_scope(scope: str, parsed: tuple[str, str, tuple[str, ...]] | None
 
 
 def test_outcome_from_evidence() -> None:
-    from diagnose.model import (
-        Exchange,
-        FailureKind,
-        RecordedRequest,
-        RecordedResponse,
-        Strategy,
-        TransportFailure,
-    )
-
     def ex(step: str, status: int | None, body: str = "", kind: FailureKind | None = None) -> Exchange:
         return Exchange(
             id=1,
             strategy=Strategy.V2_ONLY,
             step=step,
             request=RecordedRequest("GET", "https://h/v2/"),
-            response=RecordedResponse(status, "")
-            if status is not None and not body
-            else (RecordedResponse(status, "", body=body) if status is not None else None),
-            failure=TransportFailure(kind, "x") if kind else None,
+            response=None if status is None else RecordedResponse(status, "", body=body),
+            failure=None if kind is None else TransportFailure(kind, "x"),
         )
 
     index = json.dumps({"manifests": [{"platform": {"os": "linux", "architecture": "arm64"}}]})
@@ -189,23 +191,13 @@ def test_outcome_from_evidence() -> None:
     assert outcome_from_evidence((), "linux/amd64") == "no exchanges"
 
 
-def test_token_server_jwt_is_what_distribution_verifies(tmp_path: pytest.TempPathFactory) -> None:
+def test_token_server_jwt_is_what_distribution_verifies(tmp_path: Path) -> None:
     """ES256 over header.claims, r||s signature, x5c = [leaf DER] chaining to the CA."""
-    import base64
-    from pathlib import Path
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-
-    from tests.realreg.pki import make_pki
-    from tests.realreg.tokenserver import TokenPolicy, TokenServer
 
     def b64url(text: str) -> bytes:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
-    pki = make_pki(Path(str(tmp_path)) / "pki")
+    pki = make_pki(tmp_path / "pki")
     server = TokenServer(
         policy=TokenPolicy(users={"alice": "pw"}, public={"library/busybox"}),
         issuer="iss",
