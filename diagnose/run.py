@@ -137,7 +137,9 @@ def replay_report(saved: Report) -> Report:
 
     ref = saved.reference
     options = PullOptions(
-        credentials=(saved.auth.username or "", "") if saved.auth.username else None,
+        # The password was never recorded; a placeholder keeps the requests the same shape
+        # (docker sends account= only when both user and password are set).
+        credentials=(saved.auth.username, "<redacted>") if saved.auth.username else None,
         platform=dict(saved.options).get("platform", "linux/amd64"),
         tls_verify=dict(saved.options).get("tls_verify", "true") == "true",
         verify_layers=dict(saved.options).get("verify_layers", "false") == "true",
