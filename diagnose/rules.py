@@ -96,6 +96,9 @@ class Facts:
     rate_limit_headers: tuple[tuple[str, str], ...]  # Retry-After, ratelimit-* of 429 answers
     plain_http: bool  # a TLS handshake failed because the port speaks plain HTTP
     differ: bool  # the pulls report different outcomes or different protocols
+    # distribution answered docker's manifest GET "OCI manifest found, but accept header does not
+    # support OCI manifests" (registry/handlers/manifests.go): docker 1.12 cannot accept OCI types.
+    oci_not_accepted: bool = False
 
     @property
     def anonymous(self) -> bool:
@@ -226,6 +229,9 @@ def _notes_actions(notes: Sequence[str], repository: str) -> tuple[str, ...] | N
     return found
 
 
+_OCI_NOT_ACCEPTED = re.compile(r"OCI (manifest|index) found, but accept header does not support OCI")
+
+
 def facts_from(pulls: Sequence[PullResult], auth: AuthInfo) -> Facts:
     """Derive the facts the rules read from the two pull results (pure)."""
     v2 = _pull(pulls, Strategy.V2_ONLY)
@@ -318,6 +324,13 @@ def facts_from(pulls: Sequence[PullResult], auth: AuthInfo) -> Facts:
     if v2 is not None and fb is not None:
         differ = v2.outcome is not fb.outcome or v2.protocol is not fb.protocol
 
+    oci_not_accepted = any(
+        e.response is not None
+        and e.response.status == 404
+        and _OCI_NOT_ACCEPTED.search(e.response.body) is not None
+        for e in fb_exchanges
+    )
+
     return Facts(
         auth_mode=auth.mode,
         username=auth.username,
@@ -352,6 +365,7 @@ def facts_from(pulls: Sequence[PullResult], auth: AuthInfo) -> Facts:
         rate_limit_headers=tuple(rate_headers),
         plain_http=plain_http,
         differ=differ,
+        oci_not_accepted=oci_not_accepted,
     )
 
 
@@ -599,6 +613,34 @@ RATE_LIMITED = Rule(
             if f.anonymous
             else "Use an account with a higher limit, or a pull-through cache/mirror."
         ),
+    ),
+)
+
+OCI_NOT_ACCEPTED = Rule(
+    id="oci-not-accepted",
+    applies=lambda f: f.oci_not_accepted and f.v2_outcome is Outcome.OK,
+    title="The image is an OCI image, which docker 1.12 cannot accept",
+    explain=lambda f: (
+        f"The strict client asked for OCI media types and pulled {f.image}. Docker 1.12 accepts only Docker "
+        "schema1, schema2 and manifest lists, so the registry answered its manifest request with 404 "
+        "MANIFEST_UNKNOWN (“OCI manifest found, but accept header does not support OCI manifests”). "
+        "Docker 1.12 treats MANIFEST_UNKNOWN as a reason to fall back to V1"
+        + (
+            f", where the registry has no API (404), so it printed {_q(f.fb_message)}."
+            if f.no_v1_api
+            else f", and printed {_q(f.fb_message)}."
+        )
+        + " The 404 looks like a missing tag but is a content-negotiation problem."
+    ),
+    known=lambda f: (
+        "The image exists and is readable with these credentials.",
+        "It is stored as an OCI manifest or index, which docker 1.12 does not request.",
+    ),
+    unknowable=_none,
+    next_steps=lambda f: (
+        "Use a client that understands OCI images (docker 17.x or newer with an OCI-capable registry, "
+        "podman, skopeo, containerd).",
+        "Or push a Docker schema2 copy for old clients, e.g. `skopeo copy --format v2s2 docker://SRC docker://DST`.",
     ),
 )
 
@@ -922,6 +964,7 @@ RULES: tuple[Rule, ...] = (
     TIMEOUT,
     AUTH_FAILED,
     RATE_LIMITED,
+    OCI_NOT_ACCEPTED,
     ONLY_ON_V1,
     BASIC_NO_CREDENTIALS,
     UNAUTHORIZED_HIDDEN_BY_V1,

@@ -327,6 +327,30 @@ def scenario_tag_missing(host: str = "registry:5000") -> Pulls:
     )
 
 
+def scenario_oci_not_accepted(host: str = "registry:5000") -> Pulls:
+    """An OCI image: the strict client accepts OCI types, docker 1.12 does not (distribution 2.8)."""
+    repo = "team/app"
+    v2 = v2_builder(host)
+    v2.http("ping", "/v2/", 200, headers=[VERSION])
+    v2.http("manifest", f"/v2/{repo}/manifests/1.0", 200, headers=[VERSION], result="200 OCI manifest")
+    fb = fb_builder(host)
+    fb.http("ping", "/v2/", 200, headers=[VERSION])
+    body = errors_body(
+        ("MANIFEST_UNKNOWN", "OCI manifest found, but accept header does not support OCI manifests")
+    )
+    fb.http("manifest", f"/v2/{repo}/manifests/1.0", 404, headers=[VERSION], body=body)
+    fb.http("v1 ping", "/v1/_ping", 404, body="404 page not found")
+    fb.http("v1 images", f"/v1/repositories/{repo}/images", 404, body="404 page not found")
+    return (
+        v2.build(Outcome.OK, "Writing manifest to image destination"),
+        fb.build(
+            Outcome.NOT_FOUND,
+            f"Pulling repository {host}/{repo}\nError: image {repo}:1.0 not found",
+            protocol=Protocol.V1,
+        ),
+    )
+
+
 def scenario_repository_missing(host: str = "ecr.example:443") -> Pulls:
     repo = "team/nothere"
     body = errors_body(("NAME_UNKNOWN", "The repository with name 'team/nothere' does not exist"))

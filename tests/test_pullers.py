@@ -258,3 +258,11 @@ def test_exchange_ids_are_global_and_ordered(lab: Lab) -> None:
     ids = sorted(e.id for e in v2.exchanges + docker.exchanges)
     assert ids == list(range(ids[0], ids[0] + len(ids)))
     assert {e.strategy for e in v2.exchanges} == {Strategy.V2_ONLY}
+
+
+def test_oci_image_is_invisible_to_docker_112(lab: Lab) -> None:
+    """distribution hides an OCI manifest from a client that does not accept OCI types."""
+    v2, docker = pulls(lab, "library/oci-only")
+    assert v2.ok
+    assert (docker.outcome, docker.protocol) == (Outcome.NOT_FOUND, Protocol.V1)
+    assert ("manifest", 404) in statuses(docker)

@@ -133,6 +133,19 @@ ROWS = [
         ("V2 registry",),
     ),
     Row(
+        "oci-not-accepted",
+        f.scenario_oci_not_accepted,
+        f.ANONYMOUS,
+        True,
+        (
+            "OCI manifest found",
+            "MANIFEST_UNKNOWN",
+            "Error: image team/app:1.0 not found",
+            "content-negotiation",
+        ),
+        ("--format v2s2",),
+    ),
+    Row(
         "not-a-registry",
         f.scenario_not_a_registry,
         f.ANONYMOUS,
