@@ -1,0 +1,152 @@
+"""Registries that misbehave: each gives an outcome with evidence and a documented exit code.
+
+Every server here is a small handler on 127.0.0.1 (tests/helpers_http.py). The CLI runs
+in-process through ``cli.main``; a traceback or exit code 3 is a failure of diagnose.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from http.server import BaseHTTPRequestHandler
+
+import pytest
+
+from diagnose import cli
+from tests.helpers_http import QuietHandler, serve
+
+VERSION = ("Docker-Distribution-API-Version", "registry/2.0")
+
+
+def compare(capsys: pytest.CaptureFixture[str], host: str, *extra: str) -> tuple[int, dict]:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["compare", f"{host}/library/x", "--no-tls-verify", "--timeout", "2", "--json", *extra])
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    code = exited.value.code
+    return (code if isinstance(code, int) else 0), json.loads(captured.out)
+
+
+def outcomes(report: dict) -> dict[str, str]:
+    return {p["strategy"]: p["outcome"] for p in report["pulls"]}
+
+
+class HtmlUnauthorized(QuietHandler):
+    """A proxy in front of the registry: 401 with an HTML page and a challenge nobody speaks."""
+
+    def do_GET(self) -> None:
+        self.seen()
+        self.reply(
+            401,
+            b"<html><body>Login required</body></html>",
+            [("Content-Type", "text/html"), ("WWW-Authenticate", "Negotiate")],
+        )
+
+
+class BrokenRealm(QuietHandler):
+    """A Bearer challenge whose realm is not a URL: the token cannot even be requested."""
+
+    def do_GET(self) -> None:
+        self.seen()
+        self.reply(401, b"{}", [VERSION, ("WWW-Authenticate", 'Bearer realm="unterminated, ,,=;')])
+
+
+class TokenServerSaysHtml(QuietHandler):
+    """/v2/ asks for a Bearer token from this same server, whose token endpoint answers HTML."""
+
+    def do_GET(self) -> None:
+        self.seen()
+        host = self.headers.get("Host", "")
+        if self.path.startswith("/token"):
+            self.reply(200, b"<html>maintenance</html>", [("Content-Type", "text/html")])
+        else:
+            challenge = f'Bearer realm="http://{host}/token",service="x"'
+            self.reply(401, b'{"errors":[]}', [VERSION, ("WWW-Authenticate", challenge)])
+
+
+class ManifestNotJson(QuietHandler):
+    def do_GET(self) -> None:
+        self.seen()
+        if self.path == "/v2/":
+            self.reply(200, b"{}", [VERSION])
+        else:
+            self.reply(200, b"\x89PNG not a manifest", [VERSION, ("Content-Type", "application/json")])
+
+
+class RedirectLoop(QuietHandler):
+    def do_GET(self) -> None:
+        self.seen()
+        if self.path == "/v2/":
+            self.reply(200, b"{}", [VERSION])
+        else:
+            self.reply(302, b"", [("Location", self.path)])
+
+
+class Hangs(QuietHandler):
+    """Answers the ping, then never answers the manifest request."""
+
+    def do_GET(self) -> None:
+        self.seen()
+        if self.path == "/v2/":
+            self.reply(200, b"{}", [VERSION])
+        else:
+            time.sleep(30)
+
+
+class EndlessBody(QuietHandler):
+    """Claims a 5 GB manifest and streams zeros until the client goes away."""
+
+    def do_GET(self) -> None:
+        self.seen()
+        if self.path == "/v2/":
+            self.reply(200, b"{}", [VERSION])
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/vnd.docker.distribution.manifest.v2+json")
+        self.send_header("Content-Length", str(5 * 1024**3))
+        self.end_headers()
+        chunk = b"0" * 65536
+        try:
+            for _ in range(5 * 1024**3 // len(chunk)):
+                self.wfile.write(chunk)
+        except OSError:
+            return
+
+
+@pytest.mark.parametrize(
+    ("handler", "expected"),
+    [
+        (HtmlUnauthorized, {"v2-only": "unauthorized", "v2-then-v1": "unauthorized"}),
+        (BrokenRealm, {"v2-only": "protocol_error"}),
+        (TokenServerSaysHtml, {"v2-only": "protocol_error", "v2-then-v1": "protocol_error"}),
+        (ManifestNotJson, {"v2-only": "protocol_error"}),
+        (RedirectLoop, {"v2-only": "protocol_error"}),
+        (Hangs, {"v2-only": "timeout"}),
+        (EndlessBody, {"v2-only": "protocol_error"}),
+    ],
+    ids=["html-401", "broken-realm", "token-html", "manifest-not-json", "redirect-loop", "hangs", "5gb-body"],
+)
+def test_misbehaviour_is_an_outcome_not_a_traceback(
+    capsys: pytest.CaptureFixture[str], handler: type[BaseHTTPRequestHandler], expected: dict[str, str]
+) -> None:
+    with serve(handler) as server:
+        started = time.monotonic()
+        code, report = compare(capsys, f"127.0.0.1:{server.port}")
+        elapsed = time.monotonic() - started
+    assert code == 1
+    got = outcomes(report)
+    for strategy, outcome in expected.items():
+        assert got[strategy] == outcome, report["pulls"]
+    assert report["diagnosis"]["title"]
+    for exchange in report["exchanges"]:
+        body = (exchange["response"] or {}).get("body", "")
+        assert len(body) <= 64 * 1024 + 1024, "recorded bodies are capped"
+    assert elapsed < 60, "a hanging or endless server must not hold diagnose"
+
+
+def test_redirect_loop_is_recorded_hop_by_hop(capsys: pytest.CaptureFixture[str]) -> None:
+    with serve(RedirectLoop) as server:
+        _code, report = compare(capsys, f"127.0.0.1:{server.port}")
+    hops = [e for e in report["exchanges"] if e["strategy"] == "v2-only" and e["redirect_of"] is not None]
+    assert len(hops) >= 10
+    assert any((e["failure"] or {}).get("kind") == "too_many_redirects" for e in report["exchanges"])
