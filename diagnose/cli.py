@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 
 from diagnose import __version__
+from diagnose.credentials import CredentialsError, login_for
 from diagnose.lab import LabAuth, LabConfig, LabV1, start_lab
 from diagnose.model import ImageReference, Report
 from diagnose.pullers.options import PullOptions
@@ -165,6 +166,17 @@ def compare(
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from stdin.")
     ] = False,
+    use_login: Annotated[
+        bool,
+        typer.Option(
+            "--use-login",
+            help="Use the stored docker/podman login for the registry (auth.json, ~/.docker/config.json).",
+        ),
+    ] = False,
+    auth_file: Annotated[
+        Path | None,
+        typer.Option("--auth-file", help="Read the stored login from this docker/podman auth file."),
+    ] = None,
     platform: Annotated[str, typer.Option(help="os/arch[/variant] to choose from an index.")] = "linux/amd64",
     ca_cert: Annotated[
         Path | None,
@@ -205,6 +217,15 @@ def compare(
 ) -> None:
     reference = _parse_ref(ref)
     credentials = _credentials(creds, password_stdin)
+    source = "DIAGNOSE_CREDS" if creds and os.environ.get("DIAGNOSE_CREDS") == creds else "--creds"
+    if credentials is None and (use_login or auth_file is not None):
+        try:
+            stored = login_for(reference.domain, auth_file)
+        except CredentialsError as exc:
+            raise UsageProblem(str(exc)) from None
+        if stored is None:
+            raise UsageProblem(f"no stored login for {reference.domain}; log in first or pass --creds")
+        credentials, source = (stored.username, stored.password), stored.source
     if ca_cert is not None and not ca_cert.is_file():
         raise UsageProblem(f"--ca-cert {ca_cert}: no such file")
     options = PullOptions(
@@ -216,7 +237,6 @@ def compare(
     )
     verify: bool | str = str(ca_cert) if ca_cert is not None and tls_verify else tls_verify
     transport = TransportOptions(verify=verify, timeout=timeout)
-    source = "DIAGNOSE_CREDS" if creds and os.environ.get("DIAGNOSE_CREDS") == creds else "--creds"
     err = _stderr()
     started = time.monotonic()
     err.print(f"diagnose: pulling {reference.canonical} two ways (v2-only, v2-then-v1)…")
