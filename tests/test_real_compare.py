@@ -98,3 +98,17 @@ def test_other_user_is_refused_with_401(
     # 401 is "unauthorized" whatever the challenge's error= says (insufficient_scope here).
     assert pulls["v2-only"]["outcome"] == "unauthorized"
     assert pulls["v2-only"]["error"]["challenge_error"] == "insufficient_scope"
+
+
+def test_docker_schema2_image_pulls_both_ways(
+    capsys: pytest.CaptureFixture[str], real_registries: RealRegistries
+) -> None:
+    """A Docker schema2 copy (skopeo copy --format v2s2) is what docker 1.12 can pull."""
+    code, report = compare_json(
+        capsys, real_registries, f"{real_registries.token}/library/alpine:3.19-docker"
+    )
+    assert code == 0, report["diagnosis"]
+    pulls = by_strategy(report)
+    assert pulls["v2-only"]["outcome"] == pulls["v2-then-v1"]["outcome"] == "ok"
+    assert pulls["v2-then-v1"]["protocol"] == "v2"
+    assert report["diagnosis"]["id"] == "both-ok" and report["diagnosis"]["differ"] is False

@@ -198,12 +198,15 @@ class Skopeo:
         dest_cert_dir: Path | None = None,
         dest_creds: tuple[str, str] | None = None,
         all_images: bool = True,
+        manifest_format: str | None = None,
         timeout: float = 60.0,
     ) -> SkopeoRun:
         """``skopeo copy`` for seeding (``--insecure-policy``: our own test images)."""
         args = ["--insecure-policy", "copy", "--retry-times", "0"]
         if all_images:
             args.append("--all")
+        if manifest_format is not None:
+            args += ["--format", manifest_format]
         if dest_cert_dir is not None:
             args += ["--dest-cert-dir", str(dest_cert_dir)]
         if dest_creds is not None:

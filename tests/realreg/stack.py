@@ -49,6 +49,9 @@ SEED_IMAGES: tuple[tuple[str, str, str], ...] = (
     ("alice/private", "1.0", "alice-private"),  # private to alice on the token registry
     ("bob/tools", "1.0", "bob-tools"),  # private to bob on the token registry
 )
+# Docker schema2 copies (skopeo copy --format v2s2): the only kind docker 1.12 can pull, since
+# distribution hides OCI manifests from clients that do not accept OCI media types.
+DOCKER_FORMAT_IMAGES: tuple[tuple[str, str, str], ...] = (("library/alpine", "3.19-docker", "alpine"),)
 PUBLIC_REPOSITORIES = frozenset(repo for repo, _, _ in SEED_IMAGES if repo.startswith("library/"))
 
 
@@ -137,6 +140,8 @@ def _seed(
 ) -> None:
     """Push ``(host, repository:tag, layout name, creds)`` jobs, in parallel."""
 
+    docker_format = {f"{repository}:{tag}" for repository, tag, _ in DOCKER_FORMAT_IMAGES}
+
     def push(job: tuple[str, str, str, tuple[str, str] | None]) -> str | None:
         host, target, name, creds = job
         run = skopeo.copy(
@@ -144,6 +149,7 @@ def _seed(
             f"docker://{host}/{target}",
             dest_cert_dir=cert_dir,
             dest_creds=creds,
+            manifest_format="v2s2" if target in docker_format else None,
         )
         return None if run.ok else f"{target} on {host}: {run.message or run.stderr}"
 
@@ -211,7 +217,7 @@ def start_stack(workdir: Path) -> Iterator[RealRegistries]:
         skopeo = Skopeo(skopeo_home)
         layout = build_layout(workdir / "oci-layout")
         jobs: list[tuple[str, str, str, tuple[str, str] | None]] = []
-        for repository, tag, name in SEED_IMAGES:
+        for repository, tag, name in SEED_IMAGES + DOCKER_FORMAT_IMAGES:
             owner = repository.split("/", 1)[0]
             token_creds = (owner, users[owner]) if owner in users else (SEEDER, seeder_password)
             jobs.append((token_reg.host, f"{repository}:{tag}", name, token_creds))
