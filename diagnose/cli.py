@@ -282,7 +282,7 @@ def replay(
         data = json.loads(report_file.read_text(encoding="utf-8"))
     except OSError as exc:
         raise UsageProblem(f"cannot read {report_file}: {exc.strerror or exc}") from None
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise UsageProblem(f"{report_file} is not JSON: {exc}") from None
     try:
         saved = report_from_dict(data)

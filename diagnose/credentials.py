@@ -81,7 +81,7 @@ def find_login(registry: str, files: Sequence[Path]) -> StoredCredentials | None
             raise CredentialsError(f"cannot read {path}: {exc.strerror or exc}") from None
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise CredentialsError(f"{path} is not JSON") from None
         if not isinstance(data, dict):
             raise CredentialsError(f"{path} is not an auth file (no JSON object)")

@@ -345,7 +345,7 @@ def redact_body(body: bytes, content_type: str | None, secrets: Sequence[str] = 
     if "json" in ctype or stripped.startswith(("{", "[")):
         try:
             parsed = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             parsed = None
         else:
             redacted, changed = _redact_json(parsed)
@@ -429,7 +429,7 @@ def learned_secrets(headers: Iterable[tuple[str, str]], body: bytes = b"") -> tu
     if body[:1] in (b"{", b" ", b"\n", b"\r", b"\t"):
         try:
             parsed = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             parsed = None
         if isinstance(parsed, dict):
             for key, value in parsed.items():

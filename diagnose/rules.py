@@ -16,7 +16,6 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from diagnose.model import (
     AuthInfo,
@@ -31,6 +30,7 @@ from diagnose.model import (
     header_value,
     header_values,
 )
+from diagnose.urls import split_url
 
 DOCKER_HUB_HOSTS = frozenset(
     {"registry-1.docker.io", "index.docker.io", "docker.io", "registry.hub.docker.com"}
@@ -151,7 +151,7 @@ def _pull(pulls: Sequence[PullResult], strategy: Strategy) -> PullResult | None:
 
 
 def _path(url: str) -> str:
-    return urlsplit(url).path
+    return split_url(url).path
 
 
 def _is_v1(exchange: Exchange) -> bool:
@@ -184,7 +184,7 @@ def _claims_actions(exchange: Exchange, repository: str) -> tuple[str, ...] | No
         return None
     try:
         data = json.loads(exchange.response.body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     claims = data.get(TOKEN_CLAIMS_KEY) if isinstance(data, dict) else None
     if not isinstance(claims, dict):
@@ -243,7 +243,7 @@ def facts_from(pulls: Sequence[PullResult], auth: AuthInfo) -> Facts:
     repository = ""
     ref = ""
     for exchange in exchanges:
-        parts = urlsplit(exchange.request.url)
+        parts = split_url(exchange.request.url)
         if not host and parts.path.startswith("/v2/"):
             host = parts.netloc
         match = _MANIFEST_PATH.match(parts.path)

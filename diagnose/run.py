@@ -12,10 +12,21 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from diagnose import __version__
-from diagnose.model import AuthInfo, AuthMode, Exchange, ImageReference, PullResult, Report, Strategy
+from diagnose.model import (
+    AuthInfo,
+    AuthMode,
+    Exchange,
+    ImageReference,
+    Outcome,
+    PullError,
+    PullResult,
+    Report,
+    Strategy,
+)
 from diagnose.pullers.options import PullOptions
 from diagnose.pullers.v2_only import pull_v2_only
 from diagnose.pullers.v2_then_v1 import is_insecure, pull_v2_then_v1
+from diagnose.redact import scrub_text
 from diagnose.rules import diagnose
 from diagnose.transport import HttpClient, Recorder, RecordingClient, TransportOptions
 
@@ -68,9 +79,47 @@ def run_pull(
         transport = dataclasses.replace(transport, verify=False)
     client = RecordingClient(recorder or Recorder(), strategy, transport, secrets=secrets_of(options))
     try:
-        return PULLERS[strategy](ref, client, options)
+        return scrub_result(guarded(PULLERS[strategy], ref, client, options), client.scrub)
     finally:
         client.close()
+
+
+def guarded(puller: Puller, ref: ImageReference, client: HttpClient, options: PullOptions) -> PullResult:
+    """Run a puller; a bug in it becomes a protocol_error result that keeps the evidence.
+
+    Registry misbehaviour is data: if some answer still trips an unexpected exception, the
+    user gets the exchanges recorded so far and a one-line reason, not a lost report.
+    """
+    try:
+        return puller(ref, client, options)
+    except Exception as exc:
+        detail = f"diagnose could not interpret the registry's answers: {type(exc).__name__}: {exc}"
+        return PullResult(
+            strategy=client.strategy,
+            outcome=Outcome.PROTOCOL_ERROR,
+            protocol=None,
+            message=detail,
+            client="diagnose",
+            exchanges=client.exchanges(),
+            error=PullError(step="(internal)", detail=detail),
+        )
+
+
+def scrub_result(result: PullResult, scrub: Callable[[str], str]) -> PullResult:
+    """Every string a puller wrote (messages quote bodies and URLs) without known secrets."""
+    error = result.error
+    if error is not None:
+        failure = error.failure
+        if failure is not None:
+            failure = dataclasses.replace(failure, detail=scrub(failure.detail))
+        error = dataclasses.replace(error, detail=scrub(error.detail), failure=failure)
+    return dataclasses.replace(
+        result,
+        message=scrub(result.message),
+        notes=tuple(scrub(note) for note in result.notes),
+        steps=tuple(dataclasses.replace(s, url=scrub(s.url), result=scrub(s.result)) for s in result.steps),
+        error=error,
+    )
 
 
 def run_pulls(
@@ -147,5 +196,6 @@ def replay_report(saved: Report) -> Report:
     pulls = []
     for saved_pull in saved.pulls:
         client = ReplayClient(saved_pull.exchanges, saved_pull.strategy)
-        pulls.append(PULLERS[saved_pull.strategy](ref, client, options))
+        result = guarded(PULLERS[saved_pull.strategy], ref, client, options)
+        pulls.append(scrub_result(result, lambda text: scrub_text(text, ())))
     return build_report(ref, pulls, saved.auth, saved.options)

@@ -22,7 +22,7 @@ def _b64url_json(segment: str) -> object:
     try:
         raw = base64.urlsafe_b64decode(padded)
         return json.loads(raw.decode("utf-8"))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         return None
 
 

@@ -382,6 +382,14 @@ class RecordingClient:
             redirect_of = exchange_id
             current_url = next_url
 
+    def scrub(self, text: str) -> str:
+        """``text`` without any secret this client was given or learned (passwords, tokens).
+
+        Pullers quote registry answers and URLs in their messages; run.py passes every string
+        of a PullResult through here, so the one place that knows the secrets redacts them.
+        """
+        return scrub_text(text, self._secret_list())
+
     # ----------------------------------------------------------------- internals
 
     def _secret_list(self) -> list[str]:

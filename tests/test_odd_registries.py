@@ -150,3 +150,144 @@ def test_redirect_loop_is_recorded_hop_by_hop(capsys: pytest.CaptureFixture[str]
     hops = [e for e in report["exchanges"] if e["strategy"] == "v2-only" and e["redirect_of"] is not None]
     assert len(hops) >= 10
     assert any((e["failure"] or {}).get("kind") == "too_many_redirects" for e in report["exchanges"])
+
+
+PASSWORD = "s3cretPassw0rd"
+
+
+class EchoesAuthorization(QuietHandler):
+    """Basic registry whose error page quotes the request's Authorization header back."""
+
+    def do_GET(self) -> None:
+        seen = self.seen()
+        if self.path == "/v2/":
+            self.reply(401, b"{}", [VERSION, ("WWW-Authenticate", 'Basic realm="r"')])
+            return
+        echoed = ", ".join(seen.values("Authorization")).encode()
+        self.reply(400, b"bad request from " + echoed, [VERSION, ("Content-Type", "text/plain")])
+
+
+class RealmWithUserinfo(QuietHandler):
+    """The challenge's realm carries user:password, and nothing listens there."""
+
+    def do_GET(self) -> None:
+        self.seen()
+        self.reply(
+            401, b"{}", [VERSION, ("WWW-Authenticate", f'Bearer realm="http://bob:{PASSWORD}@127.0.0.1:1/t"')]
+        )
+
+
+class PresignedToClosedPort(QuietHandler):
+    """Blobs redirect to a presigned URL on a port where nothing listens."""
+
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "digest": "sha256:" + "a" * 64,
+            },
+            "layers": [],
+        }
+    ).encode()
+
+    def do_GET(self) -> None:
+        self.seen()
+        if self.path == "/v2/":
+            self.reply(200, b"{}", [VERSION])
+        elif "/manifests/" in self.path:
+            self.reply(
+                200,
+                self.manifest,
+                [VERSION, ("Content-Type", "application/vnd.docker.distribution.manifest.v2+json")],
+            )
+        else:
+            location = (
+                f"http://127.0.0.1:1/bucket/blob?X-Amz-Credential=AKIAEXAMPLE&X-Amz-Signature={PASSWORD}"
+            )
+            self.reply(307, b"", [("Location", location)])
+
+
+class DeepJson(QuietHandler):
+    def do_GET(self) -> None:
+        self.seen()
+        if self.path == "/v2/":
+            self.reply(200, b"{}", [VERSION])
+        else:
+            body = b"[" * 100_000 + b"]" * 100_000
+            self.reply(404, body, [VERSION, ("Content-Type", "application/json")])
+
+
+class BadIpv6Realm(QuietHandler):
+    def do_GET(self) -> None:
+        self.seen()
+        self.reply(401, b"{}", [VERSION, ("WWW-Authenticate", 'Bearer realm="http://[::1/token"')])
+
+
+class EscapeSequences(QuietHandler):
+    def do_GET(self) -> None:
+        self.seen()
+        if self.path == "/v2/":
+            self.reply(200, b"{}", [VERSION])
+        else:
+            body = json.dumps(
+                {"errors": [{"code": "DENIED", "message": "\x1b[2J\x1b]0;pwned\x07gotcha"}]}
+            ).encode()
+            self.reply(403, body, [VERSION, ("Content-Type", "application/json")])
+
+
+def everything(
+    capsys: pytest.CaptureFixture[str], host: str, tmp_path: object, *extra: str
+) -> tuple[int, str]:
+    """Run compare with every output; return the exit code and all the text it produced."""
+    from pathlib import Path
+
+    directory = Path(str(tmp_path))
+    files = [directory / "r.json", directory / "t.md", directory / "t.har"]
+    args = ["compare", f"{host}/library/x", "--no-tls-verify", "--timeout", "2", *extra]
+    args += ["--save", str(files[0]), "--markdown", str(files[1]), "--har", str(files[2])]
+    with pytest.raises(SystemExit) as exited:
+        cli.main(args)
+    captured = capsys.readouterr()
+    text = captured.out + captured.err + "".join(f.read_text() for f in files)
+    code = exited.value.code
+    return (code if isinstance(code, int) else 0), text
+
+
+@pytest.mark.parametrize(
+    "handler",
+    [EchoesAuthorization, RealmWithUserinfo, PresignedToClosedPort],
+    ids=["echoed-authorization", "realm-userinfo", "presigned-redirect-fails"],
+)
+def test_secrets_in_registry_answers_never_reach_an_output(
+    capsys: pytest.CaptureFixture[str], tmp_path: object, handler: type[BaseHTTPRequestHandler]
+) -> None:
+    import base64
+
+    with serve(handler) as server:
+        code, text = everything(capsys, f"127.0.0.1:{server.port}", tmp_path, "--creds", f"alice:{PASSWORD}")
+    assert code == 1
+    assert "Traceback" not in text
+    assert PASSWORD not in text
+    assert base64.b64encode(f"alice:{PASSWORD}".encode()).decode() not in text
+
+
+@pytest.mark.parametrize("handler", [DeepJson, BadIpv6Realm], ids=["deep-json", "bad-ipv6-realm"])
+def test_hostile_answers_are_outcomes(
+    capsys: pytest.CaptureFixture[str], tmp_path: object, handler: type[BaseHTTPRequestHandler]
+) -> None:
+    with serve(handler) as server:
+        code, text = everything(capsys, f"127.0.0.1:{server.port}", tmp_path)
+    assert code == 1, text[-500:]
+    assert "Traceback" not in text and "internal error" not in text
+
+
+def test_terminal_escape_sequences_from_a_registry_are_neutralised(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with serve(EscapeSequences) as server, pytest.raises(SystemExit):
+        cli.main(["compare", f"127.0.0.1:{server.port}/library/x", "--no-tls-verify", "--timeout", "2"])
+    out = capsys.readouterr().out
+    assert "gotcha" in out
+    assert "\x1b" not in out and "\x07" not in out

@@ -153,7 +153,9 @@ def _syntax_error(text: str) -> str:
             return f"invalid character {_go_quote_char(text[exc.pos])} after top-level value"
         # Go's scanner has a dozen context-specific wordings; this is the generic approximation.
         return f"invalid character {_go_quote_char(text[exc.pos])} looking for beginning of value"
-    except (ValueError, RecursionError):
+    except RecursionError:
+        return "exceeded max depth"  # Go encoding/json caps nesting at 10000
+    except ValueError:
         pass
     return f"invalid character {_go_quote_char(stripped[0])} looking for beginning of value"
 

@@ -195,7 +195,7 @@ class TokenIssuer:
             signing_input = (parts[0] + "." + parts[1]).encode("ascii")
             header = json.loads(_unb64url(parts[0]))
             payload = json.loads(_unb64url(parts[1]))
-        except (UnicodeError, ValueError, binascii.Error):
+        except (UnicodeError, ValueError, binascii.Error, RecursionError):
             raise InvalidToken(TokenProblem.MALFORMED) from None
         if not isinstance(header, dict) or not isinstance(payload, dict) or header.get("alg") != "HS256":
             raise InvalidToken(TokenProblem.MALFORMED)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
@@ -41,6 +40,19 @@ def v2_api_host(domain: str) -> str:
     (moby v1.12.6 registry/config.go DefaultV2Registry; containers/image docker/docker_client.go).
     """
     return "registry-1.docker.io" if domain == "docker.io" else domain
+
+
+def host_port(url: str) -> str:
+    """``host[:port]`` of a URL for Go's ``dial tcp`` text: never the userinfo, never raises."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return "<invalid host>"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{host}:{port}" if port is not None else host
 
 
 def is_loopback_host(host_port: str) -> bool:
@@ -96,14 +108,6 @@ def step_for(label: str, method: str, reply: Reply, result: str) -> PullStep:
     )
 
 
-_URL_IN_TEXT = re.compile(r"https?://[^\s\"']+")
-
-
-def redact_urls_in_text(text: str) -> str:
-    """Messages quote URLs (Go's url.Error); a presigned blob URL must not leak through them."""
-    return _URL_IN_TEXT.sub(lambda match: redact_url(match.group(0)), text)
-
-
 def has_v2_version_header(headers: Headers) -> bool:
     """Docker's ``foundVersion``: any value, split on whitespace, equal to ``registry/2.0``.
 
@@ -145,7 +149,7 @@ def parse_manifest(body: bytes, header_type: str) -> Manifest | None:
     """Parse a manifest or index; None when the body is not a usable manifest."""
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     if not isinstance(data, dict):
         return None
@@ -253,7 +257,7 @@ def fetch_token(
         return TokenResult(None, reply)
     try:
         data = json.loads(reply.body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return TokenResult(None, reply)
     if not isinstance(data, dict):
         return TokenResult(None, reply)

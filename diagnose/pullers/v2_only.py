@@ -42,11 +42,11 @@ from diagnose.pullers.common import (
     content_type,
     describe_access,
     fetch_token,
+    host_port,
     outcome_for_failure,
     outcome_for_status,
     parse_manifest,
     ping_words,
-    redact_urls_in_text,
     reply_words,
     short_type,
     split_platform,
@@ -93,7 +93,7 @@ class _Pull:
             strategy=Strategy.V2_ONLY,
             outcome=outcome,
             protocol=Protocol.V2,
-            message=redact_urls_in_text(message),
+            message=message,
             client=CLIENT,
             steps=tuple(self.steps),
             exchanges=self.client.exchanges(),
@@ -127,8 +127,7 @@ class _Pull:
 
     def transport_message(self, reply: Reply, method: str) -> str:
         assert reply.failure is not None
-        host = reply.url.split("/")[2] if "//" in reply.url else reply.url
-        inner = skopeo.transport_error_text(reply.failure.kind, host, reply.failure.detail)
+        inner = skopeo.transport_error_text(reply.failure.kind, host_port(reply.url), reply.failure.detail)
         return skopeo.go_url_error(method, reply.url, inner)
 
     # -- steps ---------------------------------------------------------------------------

@@ -48,12 +48,12 @@ from diagnose.pullers.common import (
     describe_access,
     fetch_token,
     has_v2_version_header,
+    host_port,
     is_loopback_host,
     outcome_for_failure,
     outcome_for_status,
     parse_manifest,
     ping_words,
-    redact_urls_in_text,
     reply_words,
     sha256_digest,
     short_type,
@@ -191,7 +191,7 @@ class _Pull:
             strategy=Strategy.V2_THEN_V1,
             outcome=attempt.outcome,
             protocol=protocol,
-            message=redact_urls_in_text("\n".join(lines)),
+            message="\n".join(lines),
             client=CLIENT,
             steps=tuple(self.steps),
             exchanges=self.client.exchanges(),
@@ -553,8 +553,7 @@ class _Pull:
 
     def transport_text(self, reply: Reply) -> str:
         assert reply.failure is not None
-        host = urlsplit(reply.url).netloc
-        return docker112.transport_error_text(reply.failure.kind, host, reply.failure.detail)
+        return docker112.transport_error_text(reply.failure.kind, host_port(reply.url), reply.failure.detail)
 
     def reply_error(self, step: str, reply: Reply) -> PullError:
         if reply.failure is not None:
@@ -583,7 +582,7 @@ def _v1_standalone(ping: Reply) -> bool:
         data = json.loads(ping.body)
         if isinstance(data, dict) and isinstance(data.get("standalone"), bool):
             standalone = data["standalone"]
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         pass
     header = header_value(ping.headers, "X-Docker-Registry-Standalone") or ""
     if header.lower() == "true" or header == "1":
@@ -596,7 +595,7 @@ def _v1_standalone(ping: Reply) -> bool:
 def _json_string(body: bytes) -> str | None:
     try:
         value = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     return value if isinstance(value, str) and value else None
 
@@ -604,7 +603,7 @@ def _json_string(body: bytes) -> str | None:
 def _json_list(body: bytes) -> list[str]:
     try:
         value = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return []
     return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 from diagnose.model import Exchange, Headers, Report, header_value
+from diagnose.urls import split_url
 
 
 def _headers(headers: Headers) -> list[dict[str, str]]:
@@ -20,7 +21,7 @@ def _headers(headers: Headers) -> list[dict[str, str]]:
 
 def _entry(exchange: Exchange, started: str) -> dict[str, Any]:
     request = exchange.request
-    query = urlsplit(request.url).query
+    query = split_url(request.url).query
     entry: dict[str, Any] = {
         "startedDateTime": started,
         "time": round(exchange.elapsed_ms, 3),

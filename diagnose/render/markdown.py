@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from diagnose.model import Exchange, Report, header_value
+from diagnose.render.safe_text import sanitize_report
 
 BODY_EXCERPT = 600
 """Characters of a body shown per exchange; the JSON report keeps the full recorded body."""
@@ -103,6 +104,7 @@ def _exchange_md(exchange: Exchange) -> str:
 
 def render_markdown(report: Report) -> str:
     """The report as Markdown for a ticket."""
+    report = sanitize_report(report)
     diagnosis = report.diagnosis
     auth = report.auth.mode.value + (f" as {report.auth.username}" if report.auth.username else "")
     out: list[str] = [

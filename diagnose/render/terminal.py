@@ -9,7 +9,7 @@ Console: the CLI passes one in (colour, width and ``no_color`` are the Console's
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 from rich import box
 from rich.console import Console, Group, RenderableType
@@ -18,6 +18,8 @@ from rich.table import Table
 from rich.text import Text
 
 from diagnose.model import Diagnosis, Outcome, PullResult, PullStep, Report
+from diagnose.render.safe_text import sanitize_report
+from diagnose.urls import split_url
 
 _OUTCOME_STYLE = {Outcome.OK: "bold green"}
 _STRATEGY_LABEL = {"v2-only": "strict V2", "v2-then-v1": "V2, then V1 fallback"}
@@ -43,7 +45,7 @@ def _primary_host(report: Report) -> str:
     """The host of the first V2 request: where the registry API lives (``registry-1.docker.io``)."""
     for pull in report.pulls:
         for step in pull.steps:
-            parts = urlsplit(step.url)
+            parts = split_url(step.url)
             if parts.path.startswith("/v2/") and parts.netloc:
                 return parts.netloc
     return report.reference.domain
@@ -51,7 +53,7 @@ def _primary_host(report: Report) -> str:
 
 def _short_url(url: str, host: str) -> str:
     """The URL without scheme, and without the host when it is the registry's (shown in the title)."""
-    parts = urlsplit(url)
+    parts = split_url(url)
     rest = parts.path or "/"
     if parts.query:
         # Token URLs carry service=, scope=, account=: the scope is the evidence worth a line.
@@ -166,6 +168,7 @@ def diagnosis_panel(diagnosis: Diagnosis) -> Panel:
 
 def render_terminal(report: Report, console: Console) -> None:
     """Print the comparison table, the outcomes and the diagnosis panel to ``console``."""
+    report = sanitize_report(report)
     console.print(comparison_table(report))
     console.print(outcomes(report))
     console.print()
