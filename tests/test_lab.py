@@ -685,7 +685,8 @@ def test_v1_pull_path_succeeds(v1_lab: Lab, name: str, full: str) -> None:
     images = requests.get(f"{base}/repositories/{name}/images", headers={"X-Docker-Token": "true"}, timeout=5)
     assert images.status_code == 200
     assert images.headers["X-Docker-Endpoints"] == v1_lab.registry_host
-    assert images.headers["X-Docker-Token"].startswith("Token signature=")
+    assert images.headers["X-Docker-Token"].startswith("signature=")
+    assert images.headers["WWW-Authenticate"].startswith("Token signature=")
     assert f'repository="{full}"' in images.headers["X-Docker-Token"]
     listed = {entry["id"]: entry["checksum"] for entry in images.json()}
     image_id = requests.get(f"{base}/repositories/{name}/tags/latest", timeout=5).json()

@@ -51,6 +51,7 @@ def test_anonymous_missing_image_unauthorized_vs_v1_not_found(lab: Lab) -> None:
     )
     assert (docker.outcome, docker.protocol) == (Outcome.NOT_FOUND, Protocol.V1)
     assert docker.message == (
+        "Using default tag: latest\n"
         f"Pulling repository {lab.registry_host}/library/thisimagedoesntexist\n"
         "Error: image library/thisimagedoesntexist:latest not found"
     )
@@ -129,6 +130,7 @@ def test_wrong_password(lab: Lab) -> None:
         "unauthorized: incorrect username or password"
     )
     assert docker.message == (
+        "Using default tag: latest\n"
         f"Error response from daemon: Get http://{lab.registry_host}/v2/library/alpine/manifests/latest: "
         "unauthorized: incorrect username or password"
     )
@@ -230,7 +232,7 @@ def test_corrupt_config_is_an_integrity_error(lab: Lab) -> None:
 def test_rate_limited_is_not_a_fallback_case(lab: Lab) -> None:
     v2, docker = pulls(lab, "library/ratelimited")
     assert v2.outcome is Outcome.RATE_LIMITED and docker.outcome is Outcome.RATE_LIMITED
-    assert docker.message.startswith("Error response from daemon: toomanyrequests:")
+    assert docker.message.splitlines()[-1].startswith("Error response from daemon: toomanyrequests:")
     assert not any(step.label.startswith("v1") for step in docker.steps)
 
 

@@ -488,12 +488,19 @@ class RegistryApp:
                 if repo is None:
                     return _v1_json(404, {"error": "images not found"})
                 host = request.header("Host") or self.base_url.split("://", 1)[1]
-                token = f'Token signature={secrets.token_hex(8).upper()},repository="{repo_name}",access=read'
+                # The index sends the token bare in X-Docker-Token and with the scheme in
+                # WWW-Authenticate (moby docs/reference/api/hub_registry_spec.md); docker then
+                # sends "Authorization: Token <X-Docker-Token>" (registry/session.go).
+                token = f'signature={secrets.token_hex(8).upper()},repository="{repo_name}",access=read'
                 images = [{"id": i, "checksum": self.content.v1_images[i].checksum} for i in repo.image_ids]
                 return _v1_json(
                     200,
                     images,
-                    (("X-Docker-Endpoints", host), ("WWW-Authenticate", token), ("X-Docker-Token", token)),
+                    (
+                        ("X-Docker-Endpoints", host),
+                        ("WWW-Authenticate", f"Token {token}"),
+                        ("X-Docker-Token", token),
+                    ),
                 )
             if match["tag"] is None:
                 if repo is None:

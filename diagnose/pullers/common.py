@@ -168,6 +168,16 @@ def parse_manifest(body: bytes, header_type: str) -> Manifest | None:
                 continue
             entries.append((_platform_text(item.get("platform")), item["digest"]))
         return Manifest(kind, digest, platforms=tuple(entries), schema_version=schema)
+    if schema == 1:
+        # Docker schema1: no config blob; layers are fsLayers[].blobSum (distribution
+        # manifest/schema1). Signed when it carries JWS signatures.
+        kind = DOCKER_V1_SIGNED if data.get("signatures") else DOCKER_V1
+        sums = tuple(
+            str(layer["blobSum"])
+            for layer in data.get("fsLayers") or ()
+            if isinstance(layer, dict) and isinstance(layer.get("blobSum"), str)
+        )
+        return Manifest(kind, digest, layer_digests=tuple(dict.fromkeys(sums)), schema_version=1)
     config = data.get("config")
     config_digest = config.get("digest") if isinstance(config, dict) else None
     layers = tuple(

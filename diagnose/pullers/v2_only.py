@@ -48,6 +48,7 @@ from diagnose.pullers.common import (
     parse_manifest,
     ping_words,
     reply_words,
+    sha256_digest,
     short_type,
     split_platform,
     status_text,
@@ -64,6 +65,10 @@ CLIENT = "skopeo / containers-image >= 5.33 (current wording)"
 ACCEPT = (OCI_MANIFEST, DOCKER_V2, DOCKER_V1_SIGNED, DOCKER_V1, DOCKER_LIST, OCI_INDEX)
 
 OK_MESSAGE = "Writing manifest to image destination"  # skopeo copy's last progress line
+
+# Single-image manifests containers-image reads (manifest/docker_schema1.go, docker_schema2.go,
+# oci.go).
+READABLE = frozenset({OCI_MANIFEST, DOCKER_V2, DOCKER_V1_SIGNED, DOCKER_V1})
 
 
 class _Stop(Exception):  # internal control flow; never escapes this module
@@ -173,8 +178,15 @@ class _Pull:
                 self.notes.append("Basic challenge and no credentials: sent empty Basic auth, as skopeo does")
             return
         scope = f"repository:{self.ref.path}:pull"
+        # account= and Basic go to the token endpoint only with both a username and a password
+        # (containers/image docker/docker_client.go getBearerToken).
+        creds = self.options.credentials
         token = fetch_token(
-            self.client, challenge, scope, self.options.credentials, [(V2_VERSION_HEADER, "registry/2.0")]
+            self.client,
+            challenge,
+            scope,
+            creds if creds and all(creds) else None,
+            [(V2_VERSION_HEADER, "registry/2.0")],
         )
         reply = token.reply
         if token.token is None:
@@ -208,6 +220,10 @@ class _Pull:
             text, _code = skopeo.registry_error_text(
                 reply.status, status_text(reply), reply.headers, reply.body
             )
+            if reply.status == 429:
+                # c/image retries 429s up to 5 times with backoff (2 s doubling, Retry-After
+                # honoured) before reporting; diagnose asks once and says so.
+                self.notes.append("skopeo would retry this 429 up to 5 times with backoff before failing")
             raise self.fail_reply(label, reply, skopeo.manifest_error(reference, self.ref.name, text))
         manifest = parse_manifest(reply.body, content_type(reply.headers))
         if manifest is None or reply.body_truncated:
@@ -247,7 +263,7 @@ class _Pull:
         if reply.failure is not None or reply.status != 200:
             self.steps.append(step_for("config", "GET", reply, reply_words(reply)))
             raise self.fail_reply("config", reply, self.blob_message(digest, reply))
-        computed = "sha256:" + hashlib.sha256(reply.body).hexdigest()
+        computed = sha256_digest(reply.body)
         if computed != digest or reply.body_truncated:
             self.steps.append(step_for("config", "GET", reply, "digest mismatch"))
             # containers/image image/docker_schema2.go ConfigBlob
@@ -316,7 +332,7 @@ class _Pull:
             manifest = self.get_manifest(self.ref.reference_in_repo, "manifest")
             if manifest.is_index:
                 manifest = self.get_manifest(self.choose(manifest), "platform manifest")
-            if manifest.is_index or manifest.media_type not in (OCI_MANIFEST, DOCKER_V2):
+            if manifest.is_index or manifest.media_type not in READABLE:
                 message = f"unsupported manifest type {manifest.media_type or 'unknown'}"
                 error = PullError(step="manifest", detail=message)
                 return self.result(Outcome.UNSUPPORTED, message, error)

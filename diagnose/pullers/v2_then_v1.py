@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from diagnose.challenge import Challenge, find_challenge, parse_challenges
-from diagnose.clients import docker112
+from diagnose.clients import decode_errcode, docker112
 from diagnose.clients.docker112 import V2Error, V2ErrorKind
 from diagnose.errors_body import parse_error_body
 from diagnose.model import (
@@ -42,7 +42,6 @@ from diagnose.pullers.common import (
     DOCKER_V1,
     DOCKER_V1_SIGNED,
     DOCKER_V2,
-    IMAGE_TYPES,
     choose_platform,
     content_type,
     describe_access,
@@ -69,7 +68,12 @@ CLIENT = "docker 1.12.6 (V2, then V1 fallback)"
 # them in a fixed order. moby v1.12.6 vendored distribution manifests.go ManifestMediaTypes.
 ACCEPT = (DOCKER_V2, DOCKER_LIST, DOCKER_V1_SIGNED, "application/json")
 
+# What docker 1.12's vendored distribution can unmarshal (manifests.go mappings).
+DOCKER_112_TYPES = frozenset({DOCKER_V2, DOCKER_LIST, DOCKER_V1_SIGNED, DOCKER_V1, "application/json"})
+
 INDEX_SERVER = "https://index.docker.io"
+# registry/config.go: docker.io and registry-1.docker.io both name the official registry.
+HUB_DOMAINS = frozenset({"docker.io", "registry-1.docker.io"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +112,7 @@ def is_insecure(host: str, options: PullOptions) -> bool:
 
 def pull_endpoints(ref: ImageReference, options: PullOptions) -> tuple[Endpoint, ...]:
     """The endpoints docker 1.12 tries, in order (registry/service_v2.go, service_v1.go)."""
-    if ref.domain == "docker.io":
+    if ref.domain in HUB_DOMAINS:
         return (Endpoint("https://registry-1.docker.io", 2), Endpoint(INDEX_SERVER, 1))
     host = ref.domain
     insecure = is_insecure(host, options)
@@ -148,11 +152,13 @@ class _Pull:
     # -- the endpoint loop (distribution/pull.go Pull) ---------------------------------
 
     def run(self) -> PullResult:
+        if _tag_was_defaulted(self.ref):
+            self.output.append(docker112.default_tag_line())
         confirmed_v2 = False
         tls_confirmed: set[str] = set()
         last: Attempt | None = None
         last_protocol = Protocol.V2
-        discard_no_support = True
+        keep_no_support = True
         for endpoint in pull_endpoints(self.ref, self.options):
             if confirmed_v2 and endpoint.version == 1:
                 self.notes.append(f"skipping v1 endpoint {endpoint.url} because v2 registry was detected")
@@ -170,10 +176,11 @@ class _Pull:
             confirmed_v2 = confirmed_v2 or attempt.confirmed_v2
             if endpoint.https and attempt.transport_ok:
                 tls_confirmed.add(endpoint.host)
-            # discardNoSupportErrors: an ErrNoSupport is kept only while every error so far was one.
+            # Go's discardNoSupportErrors, inverted: an ErrNoSupport is kept only while every
+            # error so far was one.
             if not attempt.no_support:
-                discard_no_support = False
-            if not attempt.no_support or discard_no_support or last is None:
+                keep_no_support = False
+            if not attempt.no_support or keep_no_support or last is None:
                 last, last_protocol = attempt, (Protocol.V2 if endpoint.version == 2 else Protocol.V1)
             self.notes.append(f"attempting next endpoint for pull after error: {attempt.message}")
         if last is None:
@@ -249,11 +256,7 @@ class _Pull:
                         exchange_id,
                     )
                 )
-                err = V2Error(
-                    V2ErrorKind.NO_BASIC_CREDENTIALS,
-                    (),
-                    docker112.url_error("Get", manifest_url, "no basic auth credentials"),
-                )
+                err = docker112.no_basic_credentials_error("Get", manifest_url)
                 error = PullError(
                     step="manifest",
                     exchange_id=exchange_id,
@@ -265,8 +268,7 @@ class _Pull:
         reply = self.client.send("manifest", "GET", manifest_url, headers=headers, basic_auth=basic)
         if reply.failure is not None:
             self.steps.append(step_for("manifest", "GET", reply, reply_words(reply)))
-            text = docker112.url_error("Get", reply.url, self.transport_text(reply))
-            err = V2Error(V2ErrorKind.TRANSPORT, (), text)
+            err = docker112.transport_v2_error("Get", reply.url, self.transport_text(reply))
             error = self.reply_error("manifest", reply)
             return self.v2_error_attempt(err, outcome_for_failure(reply.failure.kind), found_v2, error)
         assert reply.status is not None
@@ -275,19 +277,30 @@ class _Pull:
             err = docker112.v2_response_error(reply.status, status_text(reply), reply.body)
             error = self.reply_error("manifest", reply)
             return self.v2_error_attempt(err, outcome_for_status(reply.status), found_v2, error)
-        return self.v2_success(endpoint, reply, headers, basic)
+        return self.v2_success(endpoint, reply, headers, basic, found_v2)
 
     def v2_success(
-        self, endpoint: Endpoint, reply: Reply, headers: list[tuple[str, str]], basic: tuple[str, str] | None
+        self,
+        endpoint: Endpoint,
+        reply: Reply,
+        headers: list[tuple[str, str]],
+        basic: tuple[str, str] | None,
+        found_v2: bool,
     ) -> Attempt:
         manifest = parse_manifest(reply.body, content_type(reply.headers))
-        if manifest is None:
-            self.steps.append(step_for("manifest", "GET", reply, "unparseable manifest"))
-            # An unparseable 200 is not an errcode error: continueOnError -> true (falls back).
-            err = V2Error(V2ErrorKind.UNEXPECTED_BODY, (), "unexpected manifest body")
-            return self.v2_error_attempt(
-                err, Outcome.PROTOCOL_ERROR, True, self.reply_error("manifest", reply)
-            )
+        if manifest is None or manifest.media_type not in DOCKER_112_TYPES:
+            # The vendored distribution reads any type it does not know as schema1
+            # (manifest/schema1 registers ""), which fails inside manSvc.Get: before confirmedV2
+            # is set and before "Pulling from" is printed. It is not an errcode error, so
+            # continueOnError says fall back, keeping the ping's confirmedV2.
+            kind = "unparseable manifest" if manifest is None else f"200 {short_type(manifest.media_type)}"
+            self.steps.append(step_for("manifest", "GET", reply, f"{kind} (docker 1.12 cannot read it)"))
+            syntax = decode_errcode(reply.body)[1]
+            # (derived) the error text of a failed schema1 unmarshal: Go's JSON error for a body
+            # that is not JSON, libtrust's for JSON without a schema1 signature.
+            err = V2Error(V2ErrorKind.UNEXPECTED_BODY, (), syntax or "missing signature key")
+            outcome = Outcome.PROTOCOL_ERROR if manifest is None else Outcome.UNSUPPORTED
+            return self.v2_error_attempt(err, outcome, found_v2, self.reply_error("manifest", reply))
         self.steps.append(step_for("manifest", "GET", reply, f"200 {short_type(manifest.media_type)}"))
         tag_or_digest = self.ref.reference_in_repo
         # pull_v2.go pullV2Tag: the manifest arrived, so this is a V2 registry (confirmedV2).
@@ -311,11 +324,8 @@ class _Pull:
             self.steps.append(
                 step_for("platform manifest", "GET", reply, f"200 {short_type(manifest.media_type)}")
             )
-        if manifest.media_type not in IMAGE_TYPES and manifest.media_type not in (
-            DOCKER_V1,
-            DOCKER_V1_SIGNED,
-        ):
-            # docker 1.12 knows schema1, schema2 and manifest lists only (pull_v2.go pullV2Tag).
+        if manifest.media_type not in DOCKER_112_TYPES or manifest.is_index:
+            # The platform manifest of a list must be schema2 or schema1 (pull_v2.go pullManifestList).
             message = "unsupported manifest format"
             return Attempt(
                 False, message, Outcome.UNSUPPORTED, error=PullError(step="manifest", detail=message)
@@ -390,16 +400,25 @@ class _Pull:
             else:
                 inner = docker112.v2_response_error(reply.status, status_text(reply), reply.body).text
                 outcome = Outcome.AUTH_FAILED if reply.status == 401 else outcome_for_status(reply.status)
-        err = V2Error(V2ErrorKind.TRANSPORT, (), docker112.url_error("Get", manifest_url, inner))
+        err = docker112.transport_v2_error("Get", manifest_url, inner)
         return self.v2_error_attempt(err, outcome, found_v2, error)
 
     def v2_error_attempt(self, err: V2Error, outcome: Outcome, found_v2: bool, error: PullError) -> Attempt:
         """allowV1Fallback, then continueOnError (pull_v2.go Pull, distribution/errors.go)."""
-        if docker112.allow_v1_fallback(err):
-            # confirmedV2 is cleared on purpose: V1 is tried even though the ping proved V2.
+        # allowV1Fallback applies to the tag-manifest GET only, not to a pull by digest (§1.5).
+        if self.ref.digest is None and docker112.allow_v1_fallback(err):
+            # confirmedV2 is cleared on purpose: V1 is tried even though the ping proved V2. The
+            # url.Error branch (no basic auth credentials) leaves transportOK false.
             self.notes.append(f"V2 error allows V1 fallback (confirmedV2 cleared): {err.text}")
+            transport_ok = err.kind is not V2ErrorKind.NO_BASIC_CREDENTIALS
             return Attempt(
-                False, err.text, outcome, fallback=True, confirmed_v2=False, transport_ok=True, error=error
+                False,
+                err.text,
+                outcome,
+                fallback=True,
+                confirmed_v2=False,
+                transport_ok=transport_ok,
+                error=error,
             )
         if docker112.continue_on_error(err):
             return Attempt(
@@ -427,13 +446,16 @@ class _Pull:
             message = "Cannot pull by digest with v1 registry"
             return Attempt(False, message, Outcome.UNSUPPORTED, fallback=True, no_support=True)
         index = f"{endpoint.url}/v1/"
-        basic: tuple[str, str] | None = None
+        # session.go authorizeClient + authTransport: a standalone https registry gets Basic auth
+        # on every request, even empty ("Og=="); otherwise Basic goes only on the request that
+        # asks for a token (X-Docker-Token: true), and only when a username is set.
+        always_basic = False
         if endpoint.url != INDEX_SERVER and endpoint.https:
             ping = self.client.send("v1 ping", "GET", f"{index}_ping")
             if ping.failure is not None:
                 self.steps.append(step_for("v1 ping", "GET", ping, ping.failure.kind.value))
                 # NewSession fails; it comes back as a fallbackError and becomes lastErr.
-                text = docker112.url_error("Get", ping.url, self.transport_text(ping))
+                text = docker112.v1_ping_error(ping.url, self.transport_text(ping))
                 return self.transport_attempt("v1 ping", ping, text, confirmed_v2=False)
             standalone = _v1_standalone(ping)
             self.steps.append(
@@ -441,16 +463,15 @@ class _Pull:
                     "v1 ping", "GET", ping, f"{ping.status} (ignored; standalone={str(standalone).lower()})"
                 )
             )
-            if standalone:
-                # session.go authorizeClient: Basic auth on every request, even empty ("Og==").
-                basic = self.options.credentials or ("", "")
-        elif endpoint.url == INDEX_SERVER and self.options.credentials:
-            basic = self.options.credentials
-        self.output.append(f"Pulling repository {self.ref.name}")
+            always_basic = standalone
+        creds = self.options.credentials
+        session_basic = (creds or ("", "")) if always_basic else None
+        images_basic = creds if creds and creds[0] else session_basic
+        self.output.append(docker112.pulling_repository_line(self.ref.name))
         self.flushed = True
         images_url = f"{index}repositories/{self.ref.path}/images"
         reply = self.client.send(
-            "v1 images", "GET", images_url, headers=[("X-Docker-Token", "true")], basic_auth=basic
+            "v1 images", "GET", images_url, headers=[("X-Docker-Token", "true")], basic_auth=images_basic
         )
         tag = self.ref.tag or "latest"
         if reply.failure is not None:
@@ -470,12 +491,14 @@ class _Pull:
                 False, text, outcome_for_status(reply.status), error=self.reply_error("v1 images", reply)
             )
         self.steps.append(step_for("v1 images", "GET", reply, "200 image list"))
-        return self.v1_pull_tag(endpoint, reply, tag, basic)
+        return self.v1_pull_tag(endpoint, reply, tag, session_basic)
 
     def v1_pull_tag(
         self, endpoint: Endpoint, images: Reply, tag: str, basic: tuple[str, str] | None
     ) -> Attempt:
-        token = header_value(images.headers, "X-Docker-Token")
+        # session.go: the index's X-Docker-Token values (joined with ",") are sent as
+        # "Authorization: Token …" on later requests that carry no other Authorization.
+        token = ",".join(header_values(images.headers, "X-Docker-Token"))
         extra: list[tuple[str, str]] = []
         if token and basic is None:
             extra.append(("Authorization", f"Token {token}"))
@@ -573,6 +596,15 @@ class _Pull:
             challenge_error=bearer.error if bearer else None,
             detail=f"{step} answered {status_text(reply)}",
         )
+
+
+def _tag_was_defaulted(ref: ImageReference) -> bool:
+    """The CLI adds ``:latest`` (and says so) when the input named neither tag nor digest.
+
+    A tag or digest can only appear in the last path component of the input.
+    """
+    last = ref.input.rsplit("/", 1)[-1]
+    return ":" not in last and "@" not in last
 
 
 def _v1_standalone(ping: Reply) -> bool:

@@ -1,0 +1,211 @@
+"""Docker 1.12 details that are easy to get wrong: endpoint lists, default tag, V1 auth,
+transportOK after a client-side refusal, manifests docker 1.12 cannot read; and schema1 for
+the strict client. Pure tables where possible, real servers on 127.0.0.1 otherwise."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from diagnose.lab import LAB_USERS, Lab, LabAuth, LabConfig, start_lab
+from diagnose.model import Outcome, Protocol, header_value
+from diagnose.pullers.options import PullOptions
+from diagnose.pullers.v2_then_v1 import _tag_was_defaulted, pull_endpoints
+from diagnose.reference import parse_reference
+from diagnose.run import run_pulls
+from diagnose.transport import TransportOptions
+from tests.helpers_http import QuietHandler, make_pki, serve
+
+VERSION = ("Docker-Distribution-API-Version", "registry/2.0")
+
+
+@pytest.mark.parametrize(
+    ("ref", "options", "expected"),
+    [
+        ("ubuntu", PullOptions(), ["https://registry-1.docker.io v2", "https://index.docker.io v1"]),
+        (
+            "registry-1.docker.io/library/x",
+            PullOptions(),
+            ["https://registry-1.docker.io v2", "https://index.docker.io v1"],
+        ),
+        ("reg.example/x", PullOptions(), ["https://reg.example v2", "https://reg.example v1"]),
+        (
+            "reg.example:5000/x",
+            PullOptions(insecure_registries=("reg.example:5000",)),
+            [
+                "https://reg.example:5000 v2",
+                "http://reg.example:5000 v2",
+                "https://reg.example:5000 v1",
+                "http://reg.example:5000 v1",
+            ],
+        ),
+        (
+            "10.1.2.3:5000/x",
+            PullOptions(insecure_registries=("10.0.0.0/8",)),
+            [
+                "https://10.1.2.3:5000 v2",
+                "http://10.1.2.3:5000 v2",
+                "https://10.1.2.3:5000 v1",
+                "http://10.1.2.3:5000 v1",
+            ],
+        ),
+        (
+            "127.0.0.1:5000/x",
+            PullOptions(),
+            [
+                "https://127.0.0.1:5000 v2",
+                "http://127.0.0.1:5000 v2",
+                "https://127.0.0.1:5000 v1",
+                "http://127.0.0.1:5000 v1",
+            ],
+        ),
+        (
+            "localhost:5000/x",
+            PullOptions(),
+            [
+                "https://localhost:5000 v2",
+                "http://localhost:5000 v2",
+                "https://localhost:5000 v1",
+                "http://localhost:5000 v1",
+            ],
+        ),
+    ],
+)
+def test_endpoint_list(ref: str, options: PullOptions, expected: list[str]) -> None:
+    """moby v1.12.6 registry/service_v2.go + service_v1.go (client-behaviours §1.2)."""
+    endpoints = pull_endpoints(parse_reference(ref), options)
+    assert [f"{e.url} v{e.version}" for e in endpoints] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "defaulted"),
+    [
+        ("ubuntu", True),
+        ("localhost:5000/app", True),
+        ("app:1", False),
+        ("app@sha256:" + "a" * 64, False),
+        ("h:5/a:b", False),
+    ],
+)
+def test_using_default_tag_only_when_the_input_had_none(text: str, defaulted: bool) -> None:
+    assert _tag_was_defaulted(parse_reference(text)) is defaulted
+
+
+def v1_auth(result_exchanges: tuple, step: str) -> list[str | None]:
+    return [header_value(e.request.headers, "Authorization") for e in result_exchanges if e.step == step]
+
+
+def test_v1_session_auth_follows_docker_auth_transport(lab_v1: Lab) -> None:
+    """registry/session.go: Basic goes with the X-Docker-Token request when a username is set;
+    later requests carry "Authorization: Token <X-Docker-Token>". (The lab is plain HTTP, so the
+    https V1 ping fails and the http V1 endpoint, which docker never pings, is used.)"""
+    ref = parse_reference(f"{lab_v1.registry_host}/library/oldtimer")
+    _, anonymous = run_pulls(ref, PullOptions(tls_verify=False), TransportOptions(timeout=5))
+    creds = ("alice", LAB_USERS["alice"])
+    _, alice = run_pulls(ref, PullOptions(credentials=creds, tls_verify=False), TransportOptions(timeout=5))
+    assert anonymous.ok and alice.ok and alice.protocol is Protocol.V1
+    assert v1_auth(anonymous.exchanges, "v1 images") == [None]
+    assert v1_auth(alice.exchanges, "v1 images") == ['Basic <redacted: user "alice">']
+    for pull in (anonymous, alice):
+        later = v1_auth(pull.exchanges, "v1 tag") + v1_auth(pull.exchanges, "v1 ancestry")
+        assert later and all((value or "").startswith("Token signature=") for value in later), later
+
+
+@pytest.fixture(scope="module")
+def tls_basic_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    pki = make_pki(Path(tmp_path_factory.mktemp("pki")))
+    with start_lab(LabConfig(auth=LabAuth.BASIC, tls=(pki.cert_path, pki.key_path))) as running:
+        yield running
+
+
+def test_no_basic_credentials_does_not_mark_the_host_tls_confirmed(tls_basic_lab: Lab) -> None:
+    """allowV1Fallback's url.Error branch returns fallbackError{confirmedV2:false}: transportOK
+    stays false, so docker still tries the http V2 endpoint of an insecure host."""
+    ref = parse_reference(f"{tls_basic_lab.registry_host}/library/busybox")
+    _, docker = run_pulls(ref, PullOptions(tls_verify=False), TransportOptions(timeout=5))
+    pings = [s.url for s in docker.steps if s.label == "ping"]
+    assert pings == [
+        f"https://{tls_basic_lab.registry_host}/v2/",
+        f"http://{tls_basic_lab.registry_host}/v2/",
+    ]
+    assert docker.outcome is Outcome.NOT_FOUND and docker.protocol is Protocol.V1
+
+
+OCI_MANIFEST = json.dumps(
+    {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "digest": "sha256:" + "0" * 64,
+            "size": 2,
+        },
+        "layers": [],
+    }
+).encode()
+
+SCHEMA1 = json.dumps(
+    {
+        "schemaVersion": 1,
+        "name": "library/x",
+        "tag": "latest",
+        "fsLayers": [{"blobSum": "sha256:" + "1" * 64}],
+    }
+).encode()
+
+
+class IgnoresAccept(QuietHandler):
+    """A registry that serves an OCI manifest whatever the client accepts."""
+
+    def do_GET(self) -> None:
+        self.seen()
+        if self.path == "/v2/":
+            self.reply(200, b"{}", [VERSION])
+        elif "/manifests/" in self.path:
+            self.reply(
+                200, OCI_MANIFEST, [VERSION, ("Content-Type", "application/vnd.oci.image.manifest.v1+json")]
+            )
+        else:
+            self.reply(
+                404, b'{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown to registry"}]}', [VERSION]
+            )
+
+
+class Schema1Only(QuietHandler):
+    def do_GET(self) -> None:
+        self.seen()
+        if self.path == "/v2/":
+            self.reply(200, b"{}", [VERSION])
+        elif "/manifests/" in self.path:
+            self.reply(
+                200,
+                SCHEMA1,
+                [VERSION, ("Content-Type", "application/vnd.docker.distribution.manifest.v1+json")],
+            )
+        else:
+            self.reply(404, b"", [VERSION])
+
+    def do_HEAD(self) -> None:
+        self.seen()
+        self.reply(200, b"", [VERSION, ("Content-Length", "0")])
+
+
+def test_docker_112_cannot_read_an_oci_manifest_and_falls_back() -> None:
+    with serve(IgnoresAccept) as server:
+        ref = parse_reference(f"127.0.0.1:{server.port}/library/x")
+        _, docker = run_pulls(ref, PullOptions(tls_verify=False), TransportOptions(timeout=5))
+    assert not docker.ok
+    assert not any("Pulling from" in line for line in docker.message.splitlines())
+    # The version header keeps confirmedV2 (continueOnError, not allowV1Fallback): no V1.
+    assert not any(s.label.startswith("v1") for s in docker.steps)
+
+
+def test_strict_client_reads_schema1() -> None:
+    with serve(Schema1Only) as server:
+        ref = parse_reference(f"127.0.0.1:{server.port}/library/x")
+        v2, _ = run_pulls(ref, PullOptions(tls_verify=False), TransportOptions(timeout=5))
+    assert v2.ok, v2.message
+    assert [s.label for s in v2.steps if s.label.startswith("layer")] == ["layer 1/1"]
