@@ -25,6 +25,7 @@ from diagnose.credentials import CredentialsError, login_for
 from diagnose.lab import LabAuth, LabConfig, LabV1, start_lab
 from diagnose.model import ImageReference, Report
 from diagnose.pullers.options import PullOptions
+from diagnose.redact import scrub_text
 from diagnose.reference import InvalidReference, describe, parse_reference
 from diagnose.render.json_report import render_json, report_from_dict
 from diagnose.render.terminal import render_reference_table, render_terminal
@@ -375,6 +376,8 @@ def main(argv: list[str] | None = None) -> None:
             _stderr().print(f"diagnose: error: {exc}", markup=False)
         sys.exit(ExitCode.USAGE)
     except Exception as exc:  # the tool itself failed: one line, exit 3
-        _stderr().print(f"diagnose: internal error: {type(exc).__name__}: {exc}", markup=False)
+        # scrub_text drops tokens, URL userinfo and signatures an exception text might quote.
+        detail = scrub_text(f"{type(exc).__name__}: {exc}", ())
+        _stderr().print(f"diagnose: internal error: {detail}", markup=False)
         sys.exit(ExitCode.INTERNAL)
     sys.exit(code if isinstance(code, int) else ExitCode.OK)

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
-from diagnose.challenge import Challenge, parse_challenges
+from diagnose.challenge import Challenge, find_challenge, parse_challenges
 from diagnose.errors_body import parse_error_body
-from diagnose.model import FailureKind, Headers, Outcome, PullStep, header_value, header_values
+from diagnose.model import FailureKind, Headers, Outcome, PullError, PullStep, header_value, header_values
 from diagnose.redact import redact_url
 from diagnose.tokens import decode_claims, token_access
 from diagnose.transport import HttpClient, Reply
@@ -276,6 +276,27 @@ def fetch_token(
         return TokenResult(None, reply)
     claims = decode_claims(token)
     return TokenResult(token, reply, token_access(claims) if claims else ())
+
+
+def pull_error(step: str, reply: Reply) -> PullError:
+    """The evidence of a failed step: the transport failure, or status, error body and challenge."""
+    if reply.failure is not None:
+        return PullError(
+            step=step,
+            exchange_id=reply.exchange_id,
+            failure=reply.failure,
+            detail=f"{step}: {reply.failure.kind.value}: {reply.failure.detail}",
+        )
+    body = parse_error_body(reply.body)
+    bearer = find_challenge(parse_challenges(header_values(reply.headers, "WWW-Authenticate")), "bearer")
+    return PullError(
+        step=step,
+        exchange_id=reply.exchange_id,
+        status=reply.status,
+        registry_errors=body.errors,
+        challenge_error=bearer.error if bearer else None,
+        detail=f"{step} answered {status_text(reply)}",
+    )
 
 
 def describe_access(access: Sequence[str]) -> str:

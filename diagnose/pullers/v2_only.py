@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 
 from diagnose.challenge import Challenge, find_challenge, parse_challenges
 from diagnose.clients import skopeo
-from diagnose.errors_body import parse_error_body
 from diagnose.model import (
     ImageReference,
     Outcome,
@@ -47,6 +46,7 @@ from diagnose.pullers.common import (
     outcome_for_status,
     parse_manifest,
     ping_words,
+    pull_error,
     reply_words,
     sha256_digest,
     short_type,
@@ -108,26 +108,10 @@ class _Pull:
 
     def fail_reply(self, step: str, reply: Reply, message: str, outcome: Outcome | None = None) -> _Stop:
         """A stop for a request that got a response (or a transport failure)."""
+        error = pull_error(step, reply)
         if reply.failure is not None:
-            error = PullError(
-                step=step,
-                exchange_id=reply.exchange_id,
-                failure=reply.failure,
-                detail=f"{step}: {reply.failure.kind.value}: {reply.failure.detail}",
-            )
             return _Stop(self.result(outcome or outcome_for_failure(reply.failure.kind), message, error))
         assert reply.status is not None
-        body = parse_error_body(reply.body)
-        challenges = parse_challenges(header_values(reply.headers, "WWW-Authenticate"))
-        bearer = find_challenge(challenges, "bearer")
-        error = PullError(
-            step=step,
-            exchange_id=reply.exchange_id,
-            status=reply.status,
-            registry_errors=body.errors,
-            challenge_error=bearer.error if bearer else None,
-            detail=f"{step} answered {status_text(reply)}",
-        )
         return _Stop(self.result(outcome or outcome_for_status(reply.status), message, error))
 
     def transport_message(self, reply: Reply, method: str) -> str:

@@ -23,7 +23,6 @@ from urllib.parse import urlsplit
 from diagnose.challenge import Challenge, find_challenge, parse_challenges
 from diagnose.clients import decode_errcode, docker112
 from diagnose.clients.docker112 import V2Error, V2ErrorKind
-from diagnose.errors_body import parse_error_body
 from diagnose.model import (
     FailureKind,
     ImageReference,
@@ -53,6 +52,7 @@ from diagnose.pullers.common import (
     outcome_for_status,
     parse_manifest,
     ping_words,
+    pull_error,
     reply_words,
     sha256_digest,
     short_type,
@@ -579,23 +579,7 @@ class _Pull:
         return docker112.transport_error_text(reply.failure.kind, host_port(reply.url), reply.failure.detail)
 
     def reply_error(self, step: str, reply: Reply) -> PullError:
-        if reply.failure is not None:
-            return PullError(
-                step=step,
-                exchange_id=reply.exchange_id,
-                failure=reply.failure,
-                detail=f"{step}: {reply.failure.kind.value}: {reply.failure.detail}",
-            )
-        body = parse_error_body(reply.body)
-        bearer = find_challenge(parse_challenges(header_values(reply.headers, "WWW-Authenticate")), "bearer")
-        return PullError(
-            step=step,
-            exchange_id=reply.exchange_id,
-            status=reply.status,
-            registry_errors=body.errors,
-            challenge_error=bearer.error if bearer else None,
-            detail=f"{step} answered {status_text(reply)}",
-        )
+        return pull_error(step, reply)
 
 
 def _tag_was_defaulted(ref: ImageReference) -> bool:
