@@ -248,3 +248,31 @@ def test_module_entry_point_has_no_traceback_on_bad_input() -> None:
     )
     assert done.returncode == 2
     assert "Traceback" not in done.stderr and done.stderr.startswith("diagnose: error:")
+
+
+def test_lab_command_runs_in_the_foreground_and_stops_on_ctrl_c() -> None:
+    import signal
+
+    child = subprocess.Popen(
+        [sys.executable, "-m", "diagnose", "lab", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        lines = []
+        for line in child.stdout:
+            lines.append(line)
+            if line.startswith("try:"):
+                break
+        text = "".join(lines)
+        assert "registry http://127.0.0.1:" in text and "wonderland" in text
+        assert "library/busybox:latest" in text, "references are shown whole"
+        child.send_signal(signal.SIGINT)
+        _out, err = child.communicate(timeout=20)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 0, err
+    assert "Traceback" not in err

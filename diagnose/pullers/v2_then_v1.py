@@ -10,7 +10,9 @@ The essential behaviour: the error the user sees is the one of the *last endpoin
 so a V2 ``401`` that falls back to a V1-less registry becomes ``Error: image … not found``.
 
 This module sends only through the ``HttpClient`` it is given and never raises on registry
-misbehaviour. It does not word errors itself: ``diagnose.clients.docker112`` does.
+misbehaviour. Error wording comes from ``diagnose.clients.docker112``; the few texts written
+here belong to one step of the pull (V1 image download, config verification) and cite the
+moby file they come from.
 """
 
 from __future__ import annotations

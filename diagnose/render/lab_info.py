@@ -14,7 +14,8 @@ from diagnose.lab import Lab
 def render_lab_info(lab: Lab, console: Console) -> None:
     """Print ports, users, images and example commands for a running lab."""
     host = lab.registry_host
-    console.print(f"diagnose lab: registry {lab.registry_url}  token server {lab.token_url}", markup=False)
+    console.print(f"diagnose lab: registry {lab.registry_url}", markup=False)
+    console.print(f"token server: {lab.token_url}", markup=False)
     console.print(
         f"auth: {lab.config.auth.value}   V1 API: {lab.config.v1.value}   (127.0.0.1 only; Ctrl-C stops)",
         markup=False,
@@ -25,22 +26,25 @@ def render_lab_info(lab: Lab, console: Console) -> None:
     for name, password in lab.users.items():
         users.add_row(name, password)
     console.print(users)
-    images = Table(title="images", show_header=True)
-    for column in ("reference", "visibility", "protocols", "what it shows"):
-        images.add_column(column)
+    images = Table(title=f"images on {host}", show_header=True)
+    # References are meant to be copied: fold them, never cut them with an ellipsis.
+    images.add_column("reference", overflow="fold", ratio=3)
+    for column in ("visibility", "protocols", "what it shows"):
+        images.add_column(column, overflow="fold", ratio=2 if column == "what it shows" else 1)
     for image in lab.images():
         images.add_row(
-            f"{host}/{image.repo}:{image.tag}",
+            f"{image.repo}:{image.tag}",
             image.visibility,
             ", ".join(image.protocols),
             image.description,
         )
     console.print(images)
     console.print("try:", markup=False)
+    alice = f"alice:{lab.users.get('alice', '')}"
     for line in (
-        f"diagnose compare {host}/library/thisimagedoesntexist",
-        f"diagnose compare {host}/alice/private-app --creds alice:{lab.users.get('alice', '')}",
+        f"diagnose compare {host}/library/thisimagedoesntexist --no-tls-verify   # plain http",
+        f"diagnose compare {host}/alice/private-app --no-tls-verify --creds {alice}",
         f"skopeo inspect --tls-verify=false docker://{host}/library/busybox:latest",
         f"docker pull {host}/library/busybox:1.36   # 127.0.0.0/8 is an insecure registry for docker",
     ):
-        console.print(f"  {line}", markup=False)
+        console.print(f"  {line}", markup=False, soft_wrap=True)
