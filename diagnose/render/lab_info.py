@@ -28,9 +28,10 @@ def render_lab_info(lab: Lab, console: Console) -> None:
     console.print(users)
     images = Table(title=f"images on {host}", show_header=True)
     # References are meant to be copied: fold them, never cut them with an ellipsis.
-    images.add_column("reference", overflow="fold", ratio=3)
+    widest = max((len(f"{image.repo}:{image.tag}") for image in lab.images()), default=10)
+    images.add_column("reference", overflow="fold", min_width=widest)
     for column in ("visibility", "protocols", "what it shows"):
-        images.add_column(column, overflow="fold", ratio=2 if column == "what it shows" else 1)
+        images.add_column(column, overflow="fold")
     for image in lab.images():
         images.add_row(
             f"{image.repo}:{image.tag}",
