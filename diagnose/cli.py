@@ -317,8 +317,8 @@ def lab(
     from diagnose.render.lab_info import render_lab_info
 
     out = _stdout()
-    render_lab_info(running, out)
     try:
+        render_lab_info(running, out)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:

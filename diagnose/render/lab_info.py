@@ -28,8 +28,7 @@ def render_lab_info(lab: Lab, console: Console) -> None:
     console.print(users)
     images = Table(title=f"images on {host}", show_header=True)
     # References are meant to be copied: fold them, never cut them with an ellipsis.
-    widest = max((len(f"{image.repo}:{image.tag}") for image in lab.images()), default=10)
-    images.add_column("reference", overflow="fold", min_width=widest)
+    images.add_column("reference", no_wrap=True)
     for column in ("visibility", "protocols", "what it shows"):
         images.add_column(column, overflow="fold")
     for image in lab.images():
