@@ -58,7 +58,7 @@ from diagnose.pullers.common import (
 from diagnose.pullers.options import PullOptions
 from diagnose.transport import HttpClient, Reply
 
-CLIENT = "skopeo / containers-image >= 5.33 (current wording)"
+CLIENT = "skopeo (containers-image >= 5.33)"
 
 # containers/image manifest.DefaultRequestedManifestMIMETypes, in its order; Go sends each
 # value of the header slice as its own "Accept:" line.

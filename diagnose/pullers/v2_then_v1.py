@@ -64,7 +64,7 @@ from diagnose.pullers.common import (
 from diagnose.pullers.options import PullOptions
 from diagnose.transport import HttpClient, Reply
 
-CLIENT = "docker 1.12.6 (V2, then V1 fallback)"
+CLIENT = "docker 1.12.6"
 
 # docker 1.12 sends these as four separate Accept headers, in Go map order (random); we send
 # them in a fixed order. moby v1.12.6 vendored distribution manifests.go ManifestMediaTypes.
