@@ -468,3 +468,20 @@ def test_decode_errcode_null_entry_and_type_errors() -> None:
     assert decode_errcode(b"{}") == ((), None)
     assert decode_errcode(b'{"errors":[1')[1] == "unexpected end of JSON input"
     assert decode_errcode(b"{} x")[1] == "invalid character 'x' after top-level value"
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [
+        (
+            sk.CImage.CURRENT,
+            'choosing image instance: no image found in image index for architecture "amd64", variant "", OS "linux"',
+        ),
+        (
+            sk.CImage.V5_23,
+            'choosing image instance: no image found in image index for architecture amd64, variant "", OS linux',
+        ),
+    ],
+)
+def test_no_platform_error_wording(version: sk.CImage, expected: str) -> None:
+    assert sk.no_platform_error("image index", "linux", "amd64", "", version=version) == expected

@@ -244,6 +244,22 @@ def transport_error_text(kind: FailureKind, host_port: str, detail: str) -> str:
     return detail
 
 
+def no_platform_error(
+    index_kind: str, os_name: str, arch: str, variant: str, *, version: CImage = CImage.CURRENT
+) -> str:
+    """ChooseInstance found no entry for the platform, wrapped by image/unparsed.go.
+
+    ``index_kind`` is "manifest list" (Docker) or "image index" (OCI). Current c/image quotes
+    every value (%q); 5.23 quotes only the variant (observed with skopeo 1.9.3 against
+    distribution 2.8, tests/realreg).
+    """
+    if version is CImage.V5_23:
+        values = f'architecture {arch}, variant "{variant}", OS {os_name}'
+    else:
+        values = f'architecture "{arch}", variant "{variant}", OS "{os_name}"'
+    return f"choosing image instance: no image found in {index_kind} for {values}"
+
+
 def exit_code(first_code: str | None) -> int:
     """skopeo cmd/skopeo/utils.go isNotFoundImageError: 2 for MANIFEST_UNKNOWN, else 1.
 

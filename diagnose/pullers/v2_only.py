@@ -233,9 +233,9 @@ class _Pull:
         # containers/image manifest/docker_schema2_list.go and oci_index.go ChooseInstance,
         # wrapped by image/unparsed.go "choosing image instance".
         kind = "manifest list" if index.media_type == DOCKER_LIST else "image index"
-        inner = f'no image found in {kind} for architecture "{arch}", variant "{variant}", OS "{os_name}"'
+        message = skopeo.no_platform_error(kind, os_name, arch, variant)
         error = PullError(step="manifest", detail=f"no {self.options.platform} entry in the index")
-        raise _Stop(self.result(Outcome.UNSUPPORTED, f"choosing image instance: {inner}", error))
+        raise _Stop(self.result(Outcome.UNSUPPORTED, message, error))
 
     def get_config(self, manifest: Manifest) -> None:
         digest = manifest.config_digest

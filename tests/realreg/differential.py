@@ -125,7 +125,13 @@ def outcome_from_evidence(exchanges: tuple[Exchange, ...], platform: str) -> str
 # skopeo 1.9.3 in bookworm is built with Go 1.19. A Go difference, not a c/image one.
 _GO_TLS_WRAP = re.compile(r"tls: failed to verify certificate: ")
 # c/image <= 5.23 ChooseInstance: "architecture %s, variant %q, OS %s"; later all %q.
-_QUOTED_PLATFORM = re.compile(r'for architecture "([^"]*)", variant ("[^"]*"), OS "([^"]*)"')
+
+
+def result_platform(result: PullResult) -> str:
+    """The platform the pull asked for, from its error detail ("no linux/amd64 entry ...")."""
+    detail = result.error.detail if result.error is not None else ""
+    words = detail.split()
+    return words[1] if len(words) > 1 and words[0] == "no" else "linux/amd64"
 
 
 def comparable(message: str) -> str:
@@ -148,10 +154,11 @@ def predict_for_installed_skopeo(result: PullResult) -> str:
     The pullers word messages for current c/image. Only the registry-error text in the
     middle differs between 5.23 and >= 5.24 (errors merged vs first error only, code
     prefix kept vs dropped), so we recompute that text (or the token-endpoint error) for
-    both versions from the recorded response and swap it. The platform message is adjusted by rule (see
-    ``_QUOTED_PLATFORM``), pending a helper in diagnose.clients.skopeo.
+    both versions from the recorded response and swap it; the platform message likewise
+    (diagnose.clients.skopeo.no_platform_error).
     """
-    from diagnose.clients.skopeo import CImage, registry_error_text, token_error
+    from diagnose.clients.skopeo import CImage, no_platform_error, registry_error_text, token_error
+    from diagnose.pullers.common import split_platform
 
     message = result.message
     exchange = _error_exchange(result)
@@ -169,7 +176,14 @@ def predict_for_installed_skopeo(result: PullResult) -> str:
             )
         if current and current in message:
             message = message.replace(current, old, 1)
-    return _QUOTED_PLATFORM.sub(r"for architecture \1, variant \2, OS \3", message)
+    if result.outcome.value == "unsupported":
+        os_name, arch, variant = split_platform(result_platform(result))
+        for kind in ("manifest list", "image index"):
+            current = no_platform_error(kind, os_name, arch, variant)
+            message = message.replace(
+                current, no_platform_error(kind, os_name, arch, variant, version=CImage.V5_23)
+            )
+    return message
 
 
 @dataclass(frozen=True, slots=True)
