@@ -6,6 +6,7 @@ in-process through ``cli.main``; a traceback or exit code 3 is a failure of diag
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from http.server import BaseHTTPRequestHandler
@@ -291,3 +292,60 @@ def test_terminal_escape_sequences_from_a_registry_are_neutralised(
     out = capsys.readouterr().out
     assert "gotcha" in out
     assert "\x1b" not in out and "\x07" not in out
+
+
+CONFIG = b"{}"
+CONFIG_DIGEST = "sha256:" + hashlib.sha256(CONFIG).hexdigest()
+
+
+class LayerGone(QuietHandler):
+    """The manifest names a layer the registry no longer has (HEAD 404 has no body)."""
+
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "digest": CONFIG_DIGEST,
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                    "digest": "sha256:" + "5" * 64,
+                }
+            ],
+        }
+    ).encode()
+
+    def do_GET(self) -> None:
+        self.seen()
+        if self.path == "/v2/":
+            self.reply(200, b"{}", [VERSION])
+        elif "/manifests/" in self.path:
+            self.reply(
+                200,
+                self.manifest,
+                [VERSION, ("Content-Type", "application/vnd.docker.distribution.manifest.v2+json")],
+            )
+        elif self.path.endswith(CONFIG_DIGEST):
+            self.reply(200, CONFIG, [VERSION])
+        else:
+            error = {"code": "BLOB_UNKNOWN", "message": "blob unknown to registry", "detail": "sha256:5"}
+            body = json.dumps({"errors": [error]}).encode()
+            self.reply(404, body, [VERSION, ("Content-Type", "application/json")])
+
+    def do_HEAD(self) -> None:
+        self.seen()
+        self.reply(404, b"", [VERSION])
+
+
+def test_failed_head_is_asked_again_with_get_for_the_error_body(capsys: pytest.CaptureFixture[str]) -> None:
+    with serve(LayerGone) as server:
+        code, report = compare(capsys, f"127.0.0.1:{server.port}")
+    assert code == 1
+    v2 = next(p for p in report["pulls"] if p["strategy"] == "v2-only")
+    assert v2["outcome"] == "not_found"
+    steps = [e["step"] for e in report["exchanges"] if e["strategy"] == "v2-only"]
+    assert "layer 1/1" in steps and "layer 1/1 (GET for the error body)" in steps
+    assert [e["code"] for e in v2["error"]["registry_errors"]] == ["BLOB_UNKNOWN"]

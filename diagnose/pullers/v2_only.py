@@ -268,6 +268,23 @@ class _Pull:
             )
             if reply.failure is not None or reply.status != 200:
                 self.steps.append(step_for(label, "HEAD", reply, reply_words(reply)))
+                if reply.failure is None:
+                    # A HEAD answer has no body, so the registry's reason is missing; skopeo
+                    # GETs blobs anyway. Ask again with GET (a capped body) for the evidence.
+                    reply = self.client.send(
+                        f"{label} (GET for the error body)",
+                        "GET",
+                        url,
+                        headers=self.request_headers(),
+                        basic_auth=self.basic,
+                        max_body=64 * 1024,
+                    )
+                    self.steps.append(step_for(f"{label} (GET)", "GET", reply, reply_words(reply)))
+                    if reply.status == 200:
+                        self.notes.append(
+                            f"{label}: HEAD failed but GET succeeded; skopeo (GET) would pull it"
+                        )
+                        continue
                 raise self.fail_reply(label, reply, self.blob_message(digest, reply))
             self.steps.append(step_for(label, "HEAD", reply, "200 present"))
 
