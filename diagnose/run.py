@@ -15,7 +15,6 @@ from diagnose import __version__
 from diagnose.model import (
     AuthInfo,
     AuthMode,
-    Exchange,
     ImageReference,
     Outcome,
     PullError,
@@ -169,11 +168,6 @@ def compare(
         ("verify_layers", str(options.verify_layers).lower()),
     )
     return build_report(ref, pulls, auth_info(options, auth_source), described)
-
-
-def all_exchanges(pulls: Sequence[PullResult]) -> tuple[Exchange, ...]:
-    """Every exchange of the pulls, by id."""
-    return tuple(sorted((e for p in pulls for e in p.exchanges), key=lambda e: e.id))
 
 
 def replay_report(saved: Report) -> Report:

@@ -87,6 +87,21 @@ class QuietHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
 
+class OpenV2Handler(QuietHandler):
+    """A registry without auth: ``GET /v2/`` answers 200 with the V2 version header; every
+    other GET goes to ``answer`` (the misbehaviour under test)."""
+
+    def do_GET(self) -> None:
+        self.seen()
+        if self.path == "/v2/":
+            self.reply(200, b"{}", [("Docker-Distribution-API-Version", "registry/2.0")])
+        else:
+            self.answer()
+
+    def answer(self) -> None:
+        raise NotImplementedError
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False

@@ -17,7 +17,7 @@ from diagnose.pullers.v2_then_v1 import _tag_was_defaulted, pull_endpoints
 from diagnose.reference import parse_reference
 from diagnose.run import run_pulls
 from diagnose.transport import TransportOptions
-from tests.helpers_http import QuietHandler, make_pki, serve
+from tests.helpers_http import OpenV2Handler, make_pki, serve
 
 VERSION = ("Docker-Distribution-API-Version", "registry/2.0")
 
@@ -157,14 +157,11 @@ SCHEMA1 = json.dumps(
 ).encode()
 
 
-class IgnoresAccept(QuietHandler):
+class IgnoresAccept(OpenV2Handler):
     """A registry that serves an OCI manifest whatever the client accepts."""
 
-    def do_GET(self) -> None:
-        self.seen()
-        if self.path == "/v2/":
-            self.reply(200, b"{}", [VERSION])
-        elif "/manifests/" in self.path:
+    def answer(self) -> None:
+        if "/manifests/" in self.path:
             self.reply(
                 200, OCI_MANIFEST, [VERSION, ("Content-Type", "application/vnd.oci.image.manifest.v1+json")]
             )
@@ -174,12 +171,9 @@ class IgnoresAccept(QuietHandler):
             )
 
 
-class Schema1Only(QuietHandler):
-    def do_GET(self) -> None:
-        self.seen()
-        if self.path == "/v2/":
-            self.reply(200, b"{}", [VERSION])
-        elif "/manifests/" in self.path:
+class Schema1Only(OpenV2Handler):
+    def answer(self) -> None:
+        if "/manifests/" in self.path:
             self.reply(
                 200,
                 SCHEMA1,

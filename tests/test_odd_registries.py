@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 
 from diagnose import cli
-from tests.helpers_http import QuietHandler, serve
+from tests.helpers_http import OpenV2Handler, QuietHandler, serve
 
 VERSION = ("Docker-Distribution-API-Version", "registry/2.0")
 
@@ -65,43 +65,27 @@ class TokenServerSaysHtml(QuietHandler):
             self.reply(401, b'{"errors":[]}', [VERSION, ("WWW-Authenticate", challenge)])
 
 
-class ManifestNotJson(QuietHandler):
-    def do_GET(self) -> None:
-        self.seen()
-        if self.path == "/v2/":
-            self.reply(200, b"{}", [VERSION])
-        else:
-            self.reply(200, b"\x89PNG not a manifest", [VERSION, ("Content-Type", "application/json")])
+class ManifestNotJson(OpenV2Handler):
+    def answer(self) -> None:
+        self.reply(200, b"\x89PNG not a manifest", [VERSION, ("Content-Type", "application/json")])
 
 
-class RedirectLoop(QuietHandler):
-    def do_GET(self) -> None:
-        self.seen()
-        if self.path == "/v2/":
-            self.reply(200, b"{}", [VERSION])
-        else:
-            self.reply(302, b"", [("Location", self.path)])
+class RedirectLoop(OpenV2Handler):
+    def answer(self) -> None:
+        self.reply(302, b"", [("Location", self.path)])
 
 
-class Hangs(QuietHandler):
+class Hangs(OpenV2Handler):
     """Answers the ping, then never answers the manifest request."""
 
-    def do_GET(self) -> None:
-        self.seen()
-        if self.path == "/v2/":
-            self.reply(200, b"{}", [VERSION])
-        else:
-            time.sleep(30)
+    def answer(self) -> None:
+        time.sleep(30)
 
 
-class EndlessBody(QuietHandler):
+class EndlessBody(OpenV2Handler):
     """Claims a 5 GB manifest and streams zeros until the client goes away."""
 
-    def do_GET(self) -> None:
-        self.seen()
-        if self.path == "/v2/":
-            self.reply(200, b"{}", [VERSION])
-            return
+    def answer(self) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "application/vnd.docker.distribution.manifest.v2+json")
         self.send_header("Content-Length", str(5 * 1024**3))
@@ -178,7 +162,7 @@ class RealmWithUserinfo(QuietHandler):
         )
 
 
-class PresignedToClosedPort(QuietHandler):
+class PresignedToClosedPort(OpenV2Handler):
     """Blobs redirect to a presigned URL on a port where nothing listens."""
 
     manifest = json.dumps(
@@ -193,11 +177,8 @@ class PresignedToClosedPort(QuietHandler):
         }
     ).encode()
 
-    def do_GET(self) -> None:
-        self.seen()
-        if self.path == "/v2/":
-            self.reply(200, b"{}", [VERSION])
-        elif "/manifests/" in self.path:
+    def answer(self) -> None:
+        if "/manifests/" in self.path:
             self.reply(
                 200,
                 self.manifest,
@@ -210,14 +191,10 @@ class PresignedToClosedPort(QuietHandler):
             self.reply(307, b"", [("Location", location)])
 
 
-class DeepJson(QuietHandler):
-    def do_GET(self) -> None:
-        self.seen()
-        if self.path == "/v2/":
-            self.reply(200, b"{}", [VERSION])
-        else:
-            body = b"[" * 100_000 + b"]" * 100_000
-            self.reply(404, body, [VERSION, ("Content-Type", "application/json")])
+class DeepJson(OpenV2Handler):
+    def answer(self) -> None:
+        body = b"[" * 100_000 + b"]" * 100_000
+        self.reply(404, body, [VERSION, ("Content-Type", "application/json")])
 
 
 class BadIpv6Realm(QuietHandler):
@@ -226,16 +203,12 @@ class BadIpv6Realm(QuietHandler):
         self.reply(401, b"{}", [VERSION, ("WWW-Authenticate", 'Bearer realm="http://[::1/token"')])
 
 
-class EscapeSequences(QuietHandler):
-    def do_GET(self) -> None:
-        self.seen()
-        if self.path == "/v2/":
-            self.reply(200, b"{}", [VERSION])
-        else:
-            body = json.dumps(
-                {"errors": [{"code": "DENIED", "message": "\x1b[2J\x1b]0;pwned\x07gotcha"}]}
-            ).encode()
-            self.reply(403, body, [VERSION, ("Content-Type", "application/json")])
+class EscapeSequences(OpenV2Handler):
+    def answer(self) -> None:
+        body = json.dumps(
+            {"errors": [{"code": "DENIED", "message": "\x1b[2J\x1b]0;pwned\x07gotcha"}]}
+        ).encode()
+        self.reply(403, body, [VERSION, ("Content-Type", "application/json")])
 
 
 def everything(
@@ -298,7 +271,7 @@ CONFIG = b"{}"
 CONFIG_DIGEST = "sha256:" + hashlib.sha256(CONFIG).hexdigest()
 
 
-class LayerGone(QuietHandler):
+class LayerGone(OpenV2Handler):
     """The manifest names a layer the registry no longer has (HEAD 404 has no body)."""
 
     manifest = json.dumps(
@@ -318,11 +291,8 @@ class LayerGone(QuietHandler):
         }
     ).encode()
 
-    def do_GET(self) -> None:
-        self.seen()
-        if self.path == "/v2/":
-            self.reply(200, b"{}", [VERSION])
-        elif "/manifests/" in self.path:
+    def answer(self) -> None:
+        if "/manifests/" in self.path:
             self.reply(
                 200,
                 self.manifest,
