@@ -22,6 +22,7 @@ from rich.console import Console
 
 from diagnose import __version__
 from diagnose.credentials import CredentialsError, login_for
+from diagnose.http import TransportOptions
 from diagnose.lab import LabAuth, LabConfig, LabV1, start_lab
 from diagnose.model import ImageReference, Report
 from diagnose.pullers.options import PullOptions
@@ -31,7 +32,6 @@ from diagnose.render.json_report import render_json, report_from_dict
 from diagnose.render.terminal import render_reference_table, render_terminal
 from diagnose.run import compare as run_compare
 from diagnose.run import replay_report
-from diagnose.transport import TransportOptions
 
 
 class ExitCode(IntEnum):
@@ -314,7 +314,7 @@ def lab(
         running = start_lab(LabConfig(auth=auth, v1=v1, registry_port=port, token_port=token_port))
     except OSError as exc:
         raise UsageProblem(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}") from None
-    from diagnose.render.lab_info import render_lab_info
+    from diagnose.lab.banner import render_lab_info
 
     out = _stdout()
     try:

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 
 from rich.console import Console
 
+from diagnose.http import TransportOptions
 from diagnose.lab import LAB_USERS, LabConfig, LabV1, start_lab
 from diagnose.model import Report
 from diagnose.pullers.options import PullOptions
 from diagnose.reference import parse_reference
 from diagnose.run import compare
-from diagnose.transport import TransportOptions
 
 
 @dataclass(frozen=True, slots=True)

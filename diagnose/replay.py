@@ -14,6 +14,7 @@ import binascii
 import threading
 from collections.abc import Callable, Sequence
 
+from diagnose.http import DEFAULT_MAX_BODY, BodySink, Reply
 from diagnose.model import (
     Exchange,
     FailureKind,
@@ -23,7 +24,6 @@ from diagnose.model import (
     TransportFailure,
 )
 from diagnose.redact import redact_url
-from diagnose.transport import DEFAULT_MAX_BODY, BodySink, Reply
 
 
 def _body_bytes(response: RecordedResponse) -> bytes:

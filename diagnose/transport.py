@@ -1,6 +1,6 @@
 """The one place HTTP requests are sent, and where every exchange is recorded and redacted.
 
-Pullers talk to an ``HttpClient``; they never import requests. This module must not
+Pullers talk to an ``HttpClient`` (``http.py``); they never import this module. This module must not
 classify outcomes or decide what a client would print: it only sends, records and returns.
 
 ``RecordingClient`` sends with one ``requests.Session`` through ``_WireAdapter``; it follows
@@ -16,20 +16,15 @@ keep only their first ``redact.BINARY_PREFIX`` bytes, base64-encoded (``body_enc
 from __future__ import annotations
 
 import base64
-import errno
 import http.client
 import ipaddress
-import os
-import re
 import socket
-import ssl
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from http.cookiejar import DefaultCookiePolicy
-from typing import Any, Protocol
-from urllib.parse import urljoin, urlsplit
+from typing import Any
+from urllib.parse import urljoin
 
 import requests
 import requests.adapters
@@ -40,6 +35,12 @@ from urllib3._collections import HTTPHeaderDict
 from urllib3.util.retry import Retry
 
 from diagnose import __version__
+from diagnose.http import DEFAULT_MAX_BODY as DEFAULT_MAX_BODY
+from diagnose.http import RECORDED_BODY_LIMIT as RECORDED_BODY_LIMIT
+from diagnose.http import BodySink as BodySink
+from diagnose.http import HttpClient as HttpClient
+from diagnose.http import Reply as Reply
+from diagnose.http import TransportOptions as TransportOptions
 from diagnose.model import (
     Exchange,
     FailureKind,
@@ -57,84 +58,7 @@ from diagnose.redact import (
     redact_url,
     scrub_text,
 )
-
-DEFAULT_MAX_BODY = 4 * 1024 * 1024
-"""Bytes of a body a puller may read into memory (manifests, token answers, error pages)."""
-
-RECORDED_BODY_LIMIT = 64 * 1024
-"""Bytes of a body kept in the recording (terminal, JSON, HAR, cassette)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """What a puller sees of one logical request (after following redirects).
-
-    Unlike the recorded ``Exchange``, the headers and body are NOT redacted: a puller
-    needs the real token to use it. A Reply must never be stored or rendered.
-    """
-
-    exchange_id: int  # id of the last hop's Exchange
-    url: str  # final URL, after redirects
-    status: int | None  # None when failure is set
-    reason: str = ""
-    headers: Headers = ()
-    body: bytes = b""  # at most max_body bytes
-    body_truncated: bool = False
-    failure: TransportFailure | None = None
-
-
-BodySink = Callable[[bytes], None]
-
-
-class HttpClient(Protocol):
-    """What a puller needs from a transport: send a request under a step label."""
-
-    @property
-    def strategy(self) -> Strategy: ...
-
-    def send(
-        self,
-        step: str,
-        method: str,
-        url: str,
-        *,
-        headers: Sequence[tuple[str, str]] = (),
-        basic_auth: tuple[str, str] | None = None,
-        body: bytes | None = None,
-        follow_redirects: bool = True,
-        keep_auth_on_redirect: Callable[[str, str], bool] | None = None,
-        body_sink: BodySink | None = None,
-        max_body: int = DEFAULT_MAX_BODY,
-    ) -> Reply:
-        """Send one request; record each hop; return the final answer or the failure.
-
-        - ``headers`` may repeat a name (docker 1.12 sends four separate Accept headers).
-        - ``basic_auth`` sets ``Authorization: Basic``; it is recorded redacted.
-        - redirects (301/302/303/307/308) are followed by the client itself, at most 10 hops,
-          each hop recorded as its own Exchange with ``redirect_of`` set. ``Authorization`` is
-          dropped when scheme, host or port change unless ``keep_auth_on_redirect(from, to)``
-          says otherwise; the drop is noted on the Exchange. Too many hops -> failure
-          ``too_many_redirects``.
-        - ``body_sink`` receives every body chunk as it streams (for digest checks); the
-          Reply body then keeps only ``max_body`` bytes. Without a sink, reading stops at
-          ``max_body`` and ``body_truncated`` is set.
-        - transport failures (DNS, refused, reset, TLS, timeout) are returned as
-          ``Reply.failure``, never raised.
-        """
-        ...
-
-    def refuse(self, step: str, method: str, url: str, detail: str) -> int:
-        """Record a request the client refused to send (kind ``client_side``); return its id.
-
-        Docker's ``no basic auth credentials`` never reaches the wire, but it is a step of
-        the pull and the evidence must show it.
-        """
-        ...
-
-    def exchanges(self) -> tuple[Exchange, ...]:
-        """Every exchange this client recorded, in order."""
-        ...
-
+from diagnose.transport_failures import SEND_ERRORS, failure_from_exception, is_timeout, origin
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 READ_CHUNK = 64 * 1024
@@ -171,16 +95,6 @@ class Recorder:
             return tuple(sorted(self._exchanges, key=lambda e: e.id))
 
 
-@dataclass(frozen=True, slots=True)
-class TransportOptions:
-    """How the transport connects; the same for both pullers."""
-
-    verify: bool | str = True  # False = skip TLS verification; str = CA bundle path (--ca-cert)
-    timeout: float = 30.0  # connect and per-read timeout; also bounds body reads (MIN_BODY_RATE)
-    user_agent: str | None = None  # default: diagnose/<version>
-    max_redirects: int = 10
-
-
 class _WireAdapter(requests.adapters.HTTPAdapter):
     """The single place a request goes on the wire.
 
@@ -208,21 +122,6 @@ def _has(pairs: Sequence[tuple[str, str]], name: str) -> bool:
 def _without(pairs: Sequence[tuple[str, str]], *names: str) -> list[tuple[str, str]]:
     lowered = {n.lower() for n in names}
     return [(k, v) for k, v in pairs if k.lower() not in lowered]
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # "Invalid IPv6 URL": the send itself reports invalid_url
-        return "", url, None
-    scheme = parts.scheme.lower()
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    if port is None:
-        port = {"http": 80, "https": 443}.get(scheme)
-    return scheme, (parts.hostname or "").lower(), port
 
 
 def _is_loopback(host: str) -> bool:
@@ -368,9 +267,9 @@ class RecordingClient:
                 current_method, current_body = "GET", None
                 pairs = _without(pairs, "Content-Type", "Content-Length")
             note = None
-            if _origin(current_url) != _origin(next_url) and _has(pairs, "Authorization"):
+            if origin(current_url) != origin(next_url) and _has(pairs, "Authorization"):
                 keep = keep_auth_on_redirect is not None and keep_auth_on_redirect(current_url, next_url)
-                _, target_host, target_port = _origin(next_url)
+                _, target_host, target_port = origin(next_url)
                 target = f"{target_host}:{target_port}" if target_port else target_host
                 if keep:
                     note = f"Authorization forwarded to {target} (allowed for this redirect)"
@@ -427,7 +326,7 @@ class RecordingClient:
 
     def _proxies_for(self, url: str) -> dict[str, str]:
         # Go's ProxyFromEnvironment never proxies localhost/loopback; neither do we.
-        if _is_loopback(_origin(url)[1]):
+        if _is_loopback(origin(url)[1]):
             return {}
         return dict(requests.utils.get_environ_proxies(url))
 
@@ -480,7 +379,7 @@ class RecordingClient:
         try:
             try:
                 prepared = self._session.prepare_request(requests.Request(method, url, data=body))
-            except _SEND_ERRORS as exc:
+            except SEND_ERRORS as exc:
                 failure = failure_from_exception(exc, url=url, timeout=timeout)
             else:
                 for key, value in prepared.headers.items():
@@ -496,7 +395,7 @@ class RecordingClient:
                         verify=self._options.verify,
                         proxies=self._proxies_for(url),
                     )
-                except _SEND_ERRORS as exc:
+                except SEND_ERRORS as exc:
                     failure = failure_from_exception(exc, url=url, timeout=timeout)
             if response is not None:
                 raw = response.raw
@@ -604,8 +503,8 @@ class RecordingClient:
             _set_socket_timeout(raw, read_timeout)
             try:
                 data = raw.read1(READ_CHUNK, decode_content=True)
-            except _SEND_ERRORS as exc:
-                if read_timeout < timeout and _is_timeout(exc):
+            except SEND_ERRORS as exc:
+                if read_timeout < timeout and is_timeout(exc):
                     return bytes(kept), total, truncated, _deadline_failure(total, started)
                 failure = failure_from_exception(exc, url=url, timeout=timeout, reading_body=True)
                 return bytes(kept), total, truncated, failure
@@ -636,180 +535,3 @@ def _deadline_failure(total: int, started: float) -> TransportFailure:
         FailureKind.TIMEOUT,
         f"body too slow: {total} bytes in {elapsed:.1f} s (overall deadline exceeded)",
     )
-
-
-# --------------------------------------------------------------------------- failures
-
-_SEND_ERRORS: tuple[type[BaseException], ...] = (
-    requests.exceptions.RequestException,
-    urllib3.exceptions.HTTPError,
-    http.client.HTTPException,
-    OSError,  # includes ssl.SSLError, socket.timeout, ConnectionError
-    ValueError,  # includes UnicodeError from IDNA-invalid host names
-)
-
-
-def _chain(exc: BaseException) -> list[BaseException]:
-    """The exception and everything it wraps (urllib3 ``reason``, causes, contexts, args)."""
-    seen: list[BaseException] = []
-    queue: list[BaseException | None] = [exc]
-    while queue:
-        current = queue.pop(0)
-        if current is None or any(current is s for s in seen):
-            continue
-        seen.append(current)
-        reason = getattr(current, "reason", None)
-        queue.append(reason if isinstance(reason, BaseException) else None)
-        queue.extend([current.__cause__, current.__context__])
-        queue.extend(a for a in current.args if isinstance(a, BaseException))
-    return seen
-
-
-def _is_timeout(exc: BaseException) -> bool:
-    # urllib3's NewConnectionError subclasses ConnectTimeoutError for history's sake; a refused
-    # connection is not a timeout (requests makes the same exception in adapters.py).
-    return any(
-        isinstance(e, requests.exceptions.Timeout | urllib3.exceptions.TimeoutError | TimeoutError)
-        and not isinstance(e, urllib3.exceptions.NewConnectionError)
-        for e in _chain(exc)
-    )
-
-
-def _first(chain: Sequence[BaseException], *kinds: type[BaseException]) -> BaseException | None:
-    return next((e for e in chain if isinstance(e, kinds)), None)
-
-
-_SSL_NOISE = re.compile(r"^\[[A-Z0-9_: ]+\]\s*|\s*\(_ssl\.c:\d+\)$")
-
-
-def _clean_ssl(exc: BaseException) -> str:
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"certificate verify failed: {exc.verify_message or exc.reason}"
-    if isinstance(exc, ssl.SSLError) and len(exc.args) >= 2 and isinstance(exc.args[1], str):
-        text = _SSL_NOISE.sub("", exc.args[1]).strip()
-    else:
-        text = _one_line(exc)
-    if "WRONG_VERSION_NUMBER" in str(exc) or "wrong version number" in text:
-        text += " (the server does not seem to speak TLS on this port: plain HTTP?)"
-    return text
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return " ".join(text.split())
-
-
-def _endpoint(url: str) -> str:
-    _, host, port = _origin(url)
-    return f"{host}:{port}" if port else host or url
-
-
-def failure_from_exception(
-    exc: BaseException, *, url: str, timeout: float, reading_body: bool = False
-) -> TransportFailure:
-    """Map a requests/urllib3/socket/ssl exception to a ``TransportFailure`` with a one-line,
-    plain-words detail (the OS or TLS reason, not a repr chain). Not redacted here."""
-    chain = _chain(exc)
-    where = _endpoint(url)
-    via_proxy = "via proxy: " if _first(chain, requests.exceptions.ProxyError) else ""
-
-    invalid = _first(
-        chain,
-        requests.exceptions.InvalidURL,
-        requests.exceptions.MissingSchema,
-        requests.exceptions.InvalidSchema,
-        requests.exceptions.URLRequired,
-        urllib3.exceptions.LocationValueError,
-        UnicodeError,
-    )
-    if invalid is not None:
-        return TransportFailure(FailureKind.INVALID_URL, f"invalid URL: {_one_line(invalid)}")
-
-    gai = _first(chain, socket.gaierror)
-    if gai is not None or _first(chain, urllib3.exceptions.NameResolutionError):
-        reason = gai.strerror if isinstance(gai, socket.gaierror) and gai.strerror else "lookup failed"
-        host = _origin(url)[1]
-        return TransportFailure(FailureKind.DNS, f"{via_proxy}cannot resolve host {host!r}: {reason}")
-
-    cert = _first(chain, ssl.SSLCertVerificationError)
-    if cert is not None:
-        return TransportFailure(FailureKind.TLS, f"{via_proxy}TLS with {where}: {_clean_ssl(cert)}")
-
-    if _is_timeout(exc):
-        if _first(
-            chain,
-            requests.exceptions.ConnectTimeout,
-            urllib3.exceptions.ConnectTimeoutError,
-        ):
-            detail = f"connecting to {where} timed out after {timeout:g} s"
-        elif reading_body:
-            detail = f"no data for {timeout:g} s while reading the body from {where}"
-        else:
-            detail = f"no response from {where} within {timeout:g} s (read timeout)"
-        return TransportFailure(FailureKind.TIMEOUT, via_proxy + detail)
-
-    tls = _first(chain, ssl.SSLError) or _first(
-        chain,
-        requests.exceptions.SSLError,
-        urllib3.exceptions.SSLError,
-    )
-    if tls is not None:
-        deepest = _first(chain, ssl.SSLError) or tls
-        return TransportFailure(FailureKind.TLS, f"{via_proxy}TLS with {where}: {_clean_ssl(deepest)}")
-
-    if _first(chain, ConnectionRefusedError):
-        return TransportFailure(FailureKind.REFUSED, f"{via_proxy}connection to {where} refused")
-
-    incomplete = _first(
-        chain,
-        urllib3.exceptions.IncompleteRead,
-        http.client.IncompleteRead,
-    )
-    if incomplete is not None:
-        partial = getattr(incomplete, "partial", None)
-        expected = getattr(incomplete, "expected", None)
-        got = partial if isinstance(partial, int) else len(partial) if isinstance(partial, bytes) else "?"
-        detail = (
-            f"connection closed before the body was complete ({got} bytes read, {expected} more expected)"
-        )
-        return TransportFailure(FailureKind.RESET, via_proxy + detail)
-    # RemoteDisconnected subclasses ConnectionResetError: test it first.
-    if _first(chain, http.client.RemoteDisconnected):
-        return TransportFailure(
-            FailureKind.RESET, f"{via_proxy}{where} closed the connection without a response"
-        )
-    if _first(chain, ConnectionResetError):
-        return TransportFailure(FailureKind.RESET, f"{via_proxy}connection reset by {where}")
-    if _first(
-        chain,
-        BrokenPipeError,
-        ConnectionAbortedError,
-    ):
-        return TransportFailure(FailureKind.RESET, f"{via_proxy}connection to {where} aborted")
-    if _first(
-        chain,
-        requests.exceptions.ChunkedEncodingError,
-        urllib3.exceptions.ProtocolError,
-    ):
-        return TransportFailure(
-            FailureKind.RESET, f"{via_proxy}connection to {where} broken: {_one_line(chain[-1])}"
-        )
-    if _first(
-        chain,
-        urllib3.exceptions.DecodeError,
-        requests.exceptions.ContentDecodingError,
-    ):
-        return TransportFailure(FailureKind.OTHER, "could not decode the body (Content-Encoding)")
-
-    os_error = next((e for e in chain if isinstance(e, OSError) and e.errno), None)
-    if isinstance(os_error, OSError) and os_error.errno is not None:
-        if "CA certificate bundle" in str(os_error):
-            return TransportFailure(FailureKind.TLS, _one_line(os_error))
-        name = errno.errorcode.get(os_error.errno, "")
-        return TransportFailure(
-            FailureKind.OTHER,
-            f"{via_proxy}{where}: {os.strerror(os_error.errno).lower()}" + (f" ({name})" if name else ""),
-        )
-    if any("CA certificate bundle" in str(e) for e in chain):
-        return TransportFailure(FailureKind.TLS, _one_line(exc))
-    return TransportFailure(FailureKind.OTHER, via_proxy + _one_line(chain[-1]))

@@ -28,7 +28,7 @@ from diagnose.lab.content import (
     OCI_MANIFEST,
     build_content,
 )
-from diagnose.lab.registry import LabRequest, RegistryApp
+from diagnose.lab.registry import RegistryApp
 from diagnose.lab.tokens import (
     Access,
     InvalidToken,
@@ -37,6 +37,7 @@ from diagnose.lab.tokens import (
     decode_unverified,
     parse_scope,
 )
+from diagnose.lab.wire import LabRequest
 
 ALL_ACCEPT = ", ".join([OCI_INDEX, OCI_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_MANIFEST])
 UNAUTHORIZED_PING = {

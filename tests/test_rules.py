@@ -7,8 +7,9 @@ from dataclasses import dataclass, replace
 
 import pytest
 
+from diagnose.facts import Facts, facts_from
 from diagnose.model import AuthInfo, Outcome, Protocol, PullResult
-from diagnose.rules import RULES, Facts, diagnose, facts_from, select_rule
+from diagnose.rules import RULES, diagnose, select_rule
 from tests import factories as f
 
 

@@ -8,9 +8,9 @@ the internet.
 from __future__ import annotations
 
 from diagnose.lab.content import LabImage
-from diagnose.lab.registry import LabAuth, LabV1
 from diagnose.lab.server import LAB_USERS, Lab, LabConfig, SeenRequest, start_lab
 from diagnose.lab.tokens import SERVICE
+from diagnose.lab.wire import LabAuth, LabV1
 
 __all__ = [
     "LAB_USERS",

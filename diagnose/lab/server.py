@@ -20,8 +20,10 @@ from types import MappingProxyType, TracebackType
 from typing import Any
 
 from diagnose.lab.content import LabContent, LabImage, build_content
-from diagnose.lab.registry import LabAuth, LabRequest, LabResponse, LabV1, RegistryApp, TokenApp
+from diagnose.lab.registry import RegistryApp
+from diagnose.lab.token_server import TokenApp
 from diagnose.lab.tokens import TokenIssuer
+from diagnose.lab.wire import LabAuth, LabRequest, LabResponse, LabV1
 from diagnose.model import Headers
 
 MAX_REQUEST_BODY = 1024 * 1024

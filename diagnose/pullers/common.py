@@ -15,10 +15,10 @@ from urllib.parse import urlencode, urlsplit
 
 from diagnose.challenge import Challenge, find_challenge, parse_challenges
 from diagnose.errors_body import parse_error_body
+from diagnose.http import HttpClient, Reply
 from diagnose.model import FailureKind, Headers, Outcome, PullError, PullStep, header_value, header_values
 from diagnose.redact import redact_url
 from diagnose.tokens import decode_claims, token_access
-from diagnose.transport import HttpClient, Reply
 
 # Manifest media types (distribution-spec, OCI image-spec).
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from diagnose.challenge import Challenge, find_challenge, parse_challenges
 from diagnose.clients import skopeo
+from diagnose.http import HttpClient, Reply
 from diagnose.model import (
     ImageReference,
     Outcome,
@@ -56,7 +57,6 @@ from diagnose.pullers.common import (
     v2_api_host,
 )
 from diagnose.pullers.options import PullOptions
-from diagnose.transport import HttpClient, Reply
 
 CLIENT = "skopeo (containers-image >= 5.33)"
 

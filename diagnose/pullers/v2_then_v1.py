@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from diagnose.challenge import Challenge, find_challenge, parse_challenges
 from diagnose.clients import decode_errcode, docker112
 from diagnose.clients.docker112 import V2Error, V2ErrorKind
+from diagnose.http import HttpClient, Reply
 from diagnose.model import (
     FailureKind,
     ImageReference,
@@ -62,7 +63,6 @@ from diagnose.pullers.common import (
     step_for,
 )
 from diagnose.pullers.options import PullOptions
-from diagnose.transport import HttpClient, Reply
 
 CLIENT = "docker 1.12.6"
 

@@ -1,4 +1,4 @@
-"""What ``diagnose lab`` prints: where the lab listens, who may log in, what to try.
+"""The banner ``diagnose lab`` prints: where the lab listens, who may log in, what to try.
 
 Rendering only: it reads a running Lab and prints; it must not start or stop anything.
 """

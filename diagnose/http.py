@@ -1,0 +1,102 @@
+"""The seam between pullers and the network: what a puller sends and what it gets back.
+
+Pullers, replay and tests program against ``HttpClient``; this module must not import
+``requests`` (or anything that sends), so a puller can be imported and tested without it and
+``diagnose --version`` stays fast. ``transport.RecordingClient`` sends for real;
+``replay.ReplayClient`` answers from a recording.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from diagnose.model import Exchange, Headers, Strategy, TransportFailure
+
+DEFAULT_MAX_BODY = 4 * 1024 * 1024
+"""Bytes of a body a puller may read into memory (manifests, token answers, error pages)."""
+
+RECORDED_BODY_LIMIT = 64 * 1024
+"""Bytes of a body kept in the recording (terminal, JSON, HAR, cassette)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What a puller sees of one logical request (after following redirects).
+
+    Unlike the recorded ``Exchange``, the headers and body are NOT redacted: a puller
+    needs the real token to use it. A Reply must never be stored or rendered.
+    """
+
+    exchange_id: int  # id of the last hop's Exchange
+    url: str  # final URL, after redirects
+    status: int | None  # None when failure is set
+    reason: str = ""
+    headers: Headers = ()
+    body: bytes = b""  # at most max_body bytes
+    body_truncated: bool = False
+    failure: TransportFailure | None = None
+
+
+BodySink = Callable[[bytes], None]
+
+
+class HttpClient(Protocol):
+    """What a puller needs from a transport: send a request under a step label."""
+
+    @property
+    def strategy(self) -> Strategy: ...
+
+    def send(
+        self,
+        step: str,
+        method: str,
+        url: str,
+        *,
+        headers: Sequence[tuple[str, str]] = (),
+        basic_auth: tuple[str, str] | None = None,
+        body: bytes | None = None,
+        follow_redirects: bool = True,
+        keep_auth_on_redirect: Callable[[str, str], bool] | None = None,
+        body_sink: BodySink | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
+    ) -> Reply:
+        """Send one request; record each hop; return the final answer or the failure.
+
+        - ``headers`` may repeat a name (docker 1.12 sends four separate Accept headers).
+        - ``basic_auth`` sets ``Authorization: Basic``; it is recorded redacted.
+        - redirects (301/302/303/307/308) are followed by the client itself, at most 10 hops,
+          each hop recorded as its own Exchange with ``redirect_of`` set. ``Authorization`` is
+          dropped when scheme, host or port change unless ``keep_auth_on_redirect(from, to)``
+          says otherwise; the drop is noted on the Exchange. Too many hops -> failure
+          ``too_many_redirects``.
+        - ``body_sink`` receives every body chunk as it streams (for digest checks); the
+          Reply body then keeps only ``max_body`` bytes. Without a sink, reading stops at
+          ``max_body`` and ``body_truncated`` is set.
+        - transport failures (DNS, refused, reset, TLS, timeout) are returned as
+          ``Reply.failure``, never raised.
+        """
+        ...
+
+    def refuse(self, step: str, method: str, url: str, detail: str) -> int:
+        """Record a request the client refused to send (kind ``client_side``); return its id.
+
+        Docker's ``no basic auth credentials`` never reaches the wire, but it is a step of
+        the pull and the evidence must show it.
+        """
+        ...
+
+    def exchanges(self) -> tuple[Exchange, ...]:
+        """Every exchange this client recorded, in order."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class TransportOptions:
+    """How the transport connects; the same for both pullers."""
+
+    verify: bool | str = True  # False = skip TLS verification; str = CA bundle path (--ca-cert)
+    timeout: float = 30.0  # connect and per-read timeout; also bounds body reads (MIN_BODY_RATE)
+    user_agent: str | None = None  # default: diagnose/<version>
+    max_redirects: int = 10
