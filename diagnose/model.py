@@ -122,6 +122,7 @@ class Exchange:
     elapsed_ms: float = 0.0
     redirect_of: int | None = None  # id of the exchange whose Location led here
     note: str | None = None  # e.g. "Authorization not forwarded to another host"
+    started_at: str = ""  # ISO 8601 UTC, ms precision, when the request was sent ("" if unknown)
 
 
 @dataclass(frozen=True, slots=True)

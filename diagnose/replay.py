@@ -103,6 +103,7 @@ class ReplayClient:
                 elapsed_ms=original.elapsed_ms,
                 redirect_of=previous,
                 note=original.note,
+                started_at=original.started_at,
             )
             follow_up = None
             if follow_redirects and original.response is not None:
@@ -143,6 +144,7 @@ class ReplayClient:
         elapsed_ms: float = 0.0,
         redirect_of: int | None = None,
         note: str | None = None,
+        started_at: str = "",
     ) -> int:
         with self._lock:
             self._next_id += 1
@@ -156,6 +158,7 @@ class ReplayClient:
                 elapsed_ms=elapsed_ms,
                 redirect_of=redirect_of,
                 note=note,
+                started_at=started_at,
             )
             self._mine.append(exchange)
             return exchange.id

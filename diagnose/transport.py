@@ -22,6 +22,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 from urllib.parse import urljoin
@@ -363,6 +364,7 @@ class RecordingClient:
         note: str | None,
     ) -> tuple[Reply, int]:
         exchange_id = self._recorder.next_id()
+        started_at = _utc_now_ms()
         started = time.monotonic()
         timeout = self._options.timeout
         wire = HTTPHeaderDict()
@@ -452,6 +454,7 @@ class RecordingClient:
                 elapsed_ms=elapsed_ms,
                 redirect_of=redirect_of,
                 note=scrub_text(note, secrets) if note else None,
+                started_at=started_at,
             )
         )
         if failure is not None:
@@ -519,6 +522,11 @@ class RecordingClient:
                 sink(data)
             elif truncated:
                 return bytes(kept), total, truncated, None
+
+
+def _utc_now_ms() -> str:
+    """Wall-clock start of a request, ms precision: HAR viewers and the waterfall need it."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _set_socket_timeout(raw: Any, seconds: float) -> None:

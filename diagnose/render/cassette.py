@@ -64,6 +64,8 @@ def _interaction(exchange: Exchange) -> dict[str, Any]:
         "step": exchange.step,
         "elapsed_ms": exchange.elapsed_ms,
     }
+    if exchange.started_at:
+        meta["started_at"] = exchange.started_at
     if exchange.redirect_of is not None:
         meta["redirect_of"] = exchange.redirect_of
     if exchange.note:
@@ -202,6 +204,7 @@ def load_cassette(text: str, *, default_strategy: Strategy = Strategy.V2_ONLY) -
                 elapsed_ms=float(elapsed) if isinstance(elapsed, int | float) else 0.0,
                 redirect_of=redirect_of if isinstance(redirect_of, int) else None,
                 note=_text(meta["note"]) if meta.get("note") else None,
+                started_at=_text(meta.get("started_at", "")),
             )
         )
     return tuple(exchanges)

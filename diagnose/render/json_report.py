@@ -127,6 +127,7 @@ def _exchange(exchange: Exchange) -> dict[str, Any]:
         "elapsed_ms": exchange.elapsed_ms,
         "redirect_of": exchange.redirect_of,
         "note": exchange.note,
+        "started_at": exchange.started_at,
     }
 
 
@@ -322,6 +323,7 @@ def _exchange_from(data: object, where: str) -> Exchange:
         elapsed_ms=_float(obj, "elapsed_ms", where),
         redirect_of=_opt_int(obj, "redirect_of", where),
         note=_opt_str(obj, "note", where),
+        started_at=_str(obj, "started_at", where, ""),
     )
 
 
