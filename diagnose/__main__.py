@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from diagnose.cli import main
+from diagnose.entry import main
 
 main()

@@ -15,23 +15,23 @@ import sys
 import time
 from enum import IntEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from diagnose import __version__
-from diagnose.credentials import CredentialsError, login_for
-from diagnose.http import TransportOptions
-from diagnose.lab import LabAuth, LabConfig, LabV1, start_lab
-from diagnose.model import ImageReference, Report
-from diagnose.pullers.options import PullOptions
-from diagnose.redact import scrub_text
-from diagnose.reference import InvalidReference, describe, parse_reference
-from diagnose.render.json_report import render_json, report_from_dict
-from diagnose.render.terminal import render_reference_table, render_terminal
-from diagnose.run import compare as run_compare
-from diagnose.run import replay_report
+from diagnose.lab.modes import LabAuth, LabV1
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from diagnose.model import ImageReference, Report
+
+# Start-up (issue 9): ``--help``, ``ref`` and ``explain`` must not pay for what they do not
+# use, so everything beyond typer is imported inside the command that needs it: requests
+# (``run``/``transport``), the pullers and rules, rich (``render``), the lab and its
+# ``http.server``. Option types (``LabAuth``, ``Path``) stay here: typer reads them at start.
+# ``tests/test_startup.py`` checks the import graph of each command.
 
 
 class ExitCode(IntEnum):
@@ -78,14 +78,20 @@ def _root(
 
 
 def _stdout() -> Console:
+    from rich.console import Console
+
     return Console(file=sys.stdout, highlight=False, soft_wrap=False)
 
 
 def _stderr() -> Console:
+    from rich.console import Console
+
     return Console(file=sys.stderr, highlight=False, stderr=True, soft_wrap=True)
 
 
 def _parse_ref(text: str) -> ImageReference:
+    from diagnose.reference import InvalidReference, parse_reference
+
     try:
         return parse_reference(text)
     except InvalidReference as exc:
@@ -124,6 +130,9 @@ def _emit(
     report: Report, *, as_json: bool, save: Path | None, markdown: Path | None, har: Path | None
 ) -> ExitCode:
     """Render a report to stdout and to the files asked for."""
+    from diagnose.render.json_report import render_json
+    from diagnose.render.terminal import render_terminal
+
     if save is not None:
         _write_file(save, render_json(report) + "\n")
     if markdown is not None:
@@ -216,6 +225,11 @@ def compare(
         Path | None, typer.Option("--har", help="Also write every exchange as a HAR file.")
     ] = None,
 ) -> None:
+    from diagnose.credentials import CredentialsError, login_for
+    from diagnose.http import TransportOptions
+    from diagnose.pullers.options import PullOptions
+    from diagnose.run import compare as run_compare
+
     reference = _parse_ref(ref)
     credentials = _credentials(creds, password_stdin)
     source = "DIAGNOSE_CREDS" if creds and os.environ.get("DIAGNOSE_CREDS") == creds else "--creds"
@@ -256,10 +270,14 @@ def ref(
     refs: Annotated[list[str], typer.Argument(help="One or more image references.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list, one object per input.")] = False,
 ) -> None:
+    from diagnose.reference import describe
+
     described = [describe(text) for text in refs]
     if as_json:
         sys.stdout.write(json.dumps(described, indent=2) + "\n")
     else:
+        from diagnose.render.terminal import render_reference_table
+
         render_reference_table(described, _stdout())
     invalid = [d for d in described if not d["valid"]]
     for item in invalid:
@@ -279,6 +297,9 @@ def replay(
     markdown: Annotated[Path | None, typer.Option("--markdown", help="Also write a Markdown file.")] = None,
     har: Annotated[Path | None, typer.Option("--har", help="Also write a HAR file.")] = None,
 ) -> None:
+    from diagnose.render.json_report import report_from_dict
+    from diagnose.run import replay_report
+
     try:
         data = json.loads(report_file.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -310,6 +331,8 @@ def lab(
     port: Annotated[int, typer.Option(help="Registry port (0: a free one).", min=0, max=65535)] = 5000,
     token_port: Annotated[int, typer.Option(help="Token server port (0: a free one).", min=0, max=65535)] = 0,
 ) -> None:
+    from diagnose.lab import LabConfig, start_lab
+
     try:
         running = start_lab(LabConfig(auth=auth, v1=v1, registry_port=port, token_port=token_port))
     except OSError as exc:
@@ -337,6 +360,8 @@ def demo(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of the reports.")] = False,
 ) -> None:
     from diagnose.demo import run_demo
+    from diagnose.render.json_report import render_json
+    from diagnose.render.terminal import render_terminal
 
     reports = run_demo(_stderr())
     if as_json:
@@ -376,6 +401,8 @@ def main(argv: list[str] | None = None) -> None:
             _stderr().print(f"diagnose: error: {exc}", markup=False)
         sys.exit(ExitCode.USAGE)
     except Exception as exc:  # the tool itself failed: one line, exit 3
+        from diagnose.redact import scrub_text
+
         # scrub_text drops tokens, URL userinfo and signatures an exception text might quote.
         detail = scrub_text(f"{type(exc).__name__}: {exc}", ())
         _stderr().print(f"diagnose: internal error: {detail}", markup=False)

@@ -12,26 +12,12 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from diagnose.lab.modes import LabAuth as LabAuth
+from diagnose.lab.modes import LabV1 as LabV1
 from diagnose.model import Headers, header_value, header_values
-
-
-class LabAuth(StrEnum):
-    """How the lab registry authenticates."""
-
-    TOKEN = "token"  # Docker Hub / distribution token auth, separate token server
-    BASIC = "basic"  # htpasswd-like: Basic on every request, no per-repository policy
-    NONE = "none"  # no authentication at all
-
-
-class LabV1(StrEnum):
-    """Whether the lab also serves the legacy V1 API."""
-
-    ABSENT = "absent"  # like registry:2 and today's Docker Hub: /v1/ is 404
-    PRESENT = "present"  # a standalone docker-registry 0.9 next to the V2 API
 
 
 @dataclass(frozen=True, slots=True)
