@@ -132,7 +132,9 @@ def test_internal_failure_exits_3_in_one_line(
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr(cli, "run_compare", broken)
+    import diagnose.run
+
+    monkeypatch.setattr(diagnose.run, "compare", broken)  # cli imports it when compare runs
     result = run(capsys, "compare", "127.0.0.1:1/library/x")
     assert result.code == 3
     assert "internal error: RuntimeError: simulated bug" in result.err
