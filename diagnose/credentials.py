@@ -79,6 +79,8 @@ def find_login(registry: str, files: Sequence[Path]) -> StoredCredentials | None
             continue
         except OSError as exc:
             raise CredentialsError(f"cannot read {path}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise CredentialsError(f"{path} is not UTF-8 text, so not an auth file") from None
         try:
             data = json.loads(text)
         except (ValueError, RecursionError):

@@ -47,6 +47,19 @@ def decode_claims(token: str) -> dict[str, object] | None:
     return {str(key): value for key, value in claims.items()}
 
 
+def token_from_answer(body: bytes) -> str | None:
+    """The token of a token server's answer: ``token``, else ``access_token`` (distribution
+    docs/spec/auth/token.md allows either); None for anything else. Never raises."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    token = data.get("token") or data.get("access_token")
+    return token if isinstance(token, str) and token else None
+
+
 def token_access(claims: Mapping[str, object] | None) -> tuple[str, ...]:
     """The ``access`` claim as scope strings, e.g. ``("repository:library/busybox:pull",)``.
 

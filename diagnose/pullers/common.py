@@ -18,7 +18,7 @@ from diagnose.errors_body import parse_error_body
 from diagnose.http import HttpClient, Reply
 from diagnose.model import FailureKind, Headers, Outcome, PullError, PullStep, header_value, header_values
 from diagnose.redact import redact_url
-from diagnose.tokens import decode_claims, token_access
+from diagnose.tokens import decode_claims, token_access, token_from_answer
 
 # Manifest media types (distribution-spec, OCI image-spec).
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -265,14 +265,8 @@ def fetch_token(
     reply = client.send("token", "GET", url, headers=extra_headers, basic_auth=credentials)
     if reply.failure is not None or reply.status != 200:
         return TokenResult(None, reply)
-    try:
-        data = json.loads(reply.body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return TokenResult(None, reply)
-    if not isinstance(data, dict):
-        return TokenResult(None, reply)
-    token = data.get("token") or data.get("access_token")
-    if not isinstance(token, str) or not token:
+    token = token_from_answer(reply.body)
+    if token is None:
         return TokenResult(None, reply)
     claims = decode_claims(token)
     return TokenResult(token, reply, token_access(claims) if claims else ())
