@@ -16,10 +16,16 @@ SCHEMA = "diagnose/v1"
 
 
 class Strategy(StrEnum):
-    """The two pull behaviours we compare."""
+    """The pull behaviours we compare: one per family of clients whose requests differ."""
 
     V2_ONLY = "v2-only"  # strict V2 client: skopeo / containers-image
     V2_THEN_V1 = "v2-then-v1"  # Docker Engine 1.6-1.12: V2, then fall back to the V1 API
+    # Docker Engine >= 17 (graph-driver store): V2 endpoints only, https then http for insecure
+    # registries (127.0.0.0/8 and --insecure-registry), manifest HEAD then GET (>= 20.10)
+    DOCKER_ENDPOINTS = "docker-endpoints"
+    # containerd's resolver (ctr, nerdctl, CRI, docker's containerd store): manifest HEAD first,
+    # no /v2/ ping, auth only after a 401, per-host configuration (plain http for localhost)
+    CONTAINERD = "containerd"
 
 
 class Outcome(StrEnum):
@@ -250,6 +256,18 @@ class Diagnosis:
 
 
 @dataclass(frozen=True, slots=True)
+class ClientPrediction:
+    """What one modelled client prints for the pull its family makes (``clients`` in the JSON)."""
+
+    client: str  # model id, e.g. "docker-20.10"
+    name: str  # human name with versions, e.g. "Docker Engine 19.03-28 (graph-driver store)"
+    strategy: Strategy  # the pull the prediction derives from
+    message: str  # exactly what the client prints; "" when it would succeed
+    exit_code: int  # the client's exit status; 0 when it would succeed
+    source: str  # repository, file and version the wording comes from
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     """Everything one ``compare`` produced; serialised by render/json_report.py."""
 
@@ -260,6 +278,8 @@ class Report:
     tool_version: str
     created: str = ""  # ISO 8601 UTC
     options: tuple[tuple[str, str], ...] = field(default=())  # platform, tls-verify, ...
+    clients: tuple[ClientPrediction, ...] = ()  # every modelled client's prediction
+    table: tuple[Strategy, ...] = ()  # the pulls the comparison table shows; () = every pull
 
     @property
     def exchanges(self) -> tuple[Exchange, ...]:

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from diagnose import __version__
+from diagnose.clients.catalogue import predict_all
 from diagnose.model import (
     AuthInfo,
     AuthMode,
@@ -134,21 +135,38 @@ def run_pulls(
         return tuple(future.result() for future in futures)
 
 
+ORIGINAL_PULLS = (Strategy.V2_ONLY, Strategy.V2_THEN_V1)
+"""The two pulls of the original report: the table shows them unless ``--clients`` says otherwise."""
+
+
 def build_report(
     ref: ImageReference,
     pulls: Sequence[PullResult],
     auth: AuthInfo,
     options: Sequence[tuple[str, str]] = (),
+    *,
+    clients: Sequence[str] | None = None,
+    table: Sequence[Strategy] | None = None,
 ) -> Report:
-    """Diagnose the pulls and wrap everything into the report."""
+    """Diagnose the pulls, predict every chosen client's message, wrap everything into the report.
+
+    The rules read the two original pulls only (they are written for that pair); the other
+    pulls feed the client predictions.
+    """
+    platform = dict(options).get("platform", "linux/amd64")
+    original = [p for p in pulls if p.strategy in ORIGINAL_PULLS]
+    ran = tuple(p.strategy for p in pulls)
+    shown = tuple(s for s in (ORIGINAL_PULLS if table is None else table) if s in ran)
     return Report(
         reference=ref,
         auth=auth,
         pulls=tuple(pulls),
-        diagnosis=diagnose(pulls, auth),
+        diagnosis=diagnose(original or list(pulls), auth),
         tool_version=__version__,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         options=tuple(options),
+        clients=predict_all(pulls, ref, platform, clients),
+        table=shown if shown != ran else (),
     )
 
 

@@ -267,3 +267,16 @@ def exit_code(first_code: str | None) -> int:
     errcode.Errors list, which errors.As cannot see through (derived), so it exits 1 there.
     """
     return 2 if first_code == "MANIFEST_UNKNOWN" else 1
+
+
+UnexpectedBody = _Unexpected
+"""docker/distribution's UnexpectedHTTPResponseError (a body that is not an error list)."""
+
+
+def handle_error_response(status: int, headers: Headers, body: bytes) -> list[GoErrcode | UnexpectedBody]:
+    """docker/distribution registry/client/errors.go HandleErrorResponse for a 4xx answer.
+
+    The version that reads the Bearer ``error=`` first (distribution >= 2.6, vendored by docker
+    >= 1.13 and by containers/image <= 5.23) and merges it in front of the body's errors.
+    """
+    return _handle_error_response(status, headers, body)

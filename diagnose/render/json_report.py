@@ -18,6 +18,7 @@ from diagnose.model import (
     SCHEMA,
     AuthInfo,
     AuthMode,
+    ClientPrediction,
     Diagnosis,
     Exchange,
     FailureKind,
@@ -167,7 +168,20 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "options": dict(report.options),
         "pulls": [_pull(p) for p in report.pulls],
         "exchanges": [_exchange(e) for e in report.exchanges],
+        "clients": [_client(c) for c in report.clients],
+        "table": [s.value for s in report.table],
         "diagnosis": _diagnosis(report.diagnosis),
+    }
+
+
+def _client(prediction: ClientPrediction) -> dict[str, Any]:
+    return {
+        "client": prediction.client,
+        "name": prediction.name,
+        "strategy": prediction.strategy.value,
+        "message": prediction.message,
+        "exit_code": prediction.exit_code,
+        "source": prediction.source,
     }
 
 
@@ -428,7 +442,30 @@ def _report_from(data: Mapping[str, Any]) -> Report:
         tool_version=_str(tool, "version", "tool", ""),
         created=_str(data, "created", "report", ""),
         options=tuple((str(k), str(v)) for k, v in options.items()),
+        clients=tuple(
+            _client_from(c, f"clients[{i}]") for i, c in enumerate(_list(data, "clients", "report"))
+        ),
+        table=tuple(_table_from(data)),
     )
+
+
+def _client_from(data: object, where: str) -> ClientPrediction:
+    obj = _obj(data, where)
+    return ClientPrediction(
+        client=_str(obj, "client", where),
+        name=_str(obj, "name", where, ""),
+        strategy=_enum(Strategy, obj, "strategy", where),
+        message=_str(obj, "message", where, ""),
+        exit_code=_int(obj, "exit_code", where),
+        source=_str(obj, "source", where, ""),
+    )
+
+
+def _table_from(data: Mapping[str, Any]) -> list[Strategy]:
+    out = []
+    for i, value in enumerate(_list(data, "table", "report")):
+        out.append(_enum(Strategy, {"strategy": value}, "strategy", f"table[{i}]"))
+    return out
 
 
 def report_from_dict(data: Mapping[str, Any]) -> Report:
