@@ -13,13 +13,19 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
+import functools
 import json
 import re
-from collections.abc import Iterable, Sequence
-from urllib.parse import quote, quote_plus, unquote, urlsplit, urlunsplit
+from collections.abc import Callable, Iterable, Sequence
+from enum import Enum
+from typing import Any, TypeVar, cast
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from diagnose.model import Headers
 from diagnose.tokens import decode_claims
+
+T = TypeVar("T")
 
 REDACTED = "<redacted>"
 REDACTED_JWT = "<redacted jwt>"
@@ -130,27 +136,104 @@ def _base64_cores(secret: bytes) -> list[str]:
     return cores
 
 
-def _variants(secret: str) -> list[str]:
-    forms = {
-        secret,
-        quote(secret, safe=""),
-        quote_plus(secret),
-        json.dumps(secret)[1:-1],
-    }
-    if len(secret) >= 6:
-        forms.update(_base64_cores(secret.encode("utf-8")))
-    return [f for f in forms if len(f) >= MIN_SECRET_LENGTH]
+def _hex_digits(value: int, width: int = 0) -> str:
+    """``value`` in hex, each letter matching either case (``%2f`` and ``%2F``)."""
+    digits = f"{value:0{width}x}"
+    return "".join(f"[{d}{d.upper()}]" if d.isalpha() else d for d in digits)
+
+
+_SHORT_ESCAPES = {"\n": "n", "\t": "t", "\r": "r", "\b": "b", "\f": "f", "\a": "a", "\v": "v"}
+_HTML_NAMED = {'"': "quot", "&": "amp", "<": "lt", ">": "gt", "'": "(?:apos|#39)"}
+_ESCAPE = r"\\+"
+"""One or more backslashes: a JSON or Go escape, or one nested in JSON quoted inside JSON."""
+
+
+def _char_pattern(char: str) -> str:
+    """Every way a server may spell one character of an echoed secret.
+
+    Literal; JSON ``\\u00e9`` (surrogate pairs too) and ``\\/``; Go ``%q``/``%+q``
+    (``\\x..``, ``\\u....``, ``\\U........``, ``\\"``, ``\\n``); percent-encoding of each UTF-8
+    byte in either case (or doubly encoded); ``+`` for a space; HTML character references.
+    """
+    code = ord(char)
+    raw = char.encode("utf-8", errors="surrogatepass")
+    forms = [re.escape(char)]
+    if code <= 0xFFFF:
+        forms.append(_ESCAPE + "u" + _hex_digits(code, 4))
+    else:
+        high = 0xD800 + ((code - 0x10000) >> 10)
+        low = 0xDC00 + ((code - 0x10000) & 0x3FF)
+        forms.append(_ESCAPE + "u" + _hex_digits(high, 4) + _ESCAPE + "u" + _hex_digits(low, 4))
+    forms.append(_ESCAPE + "U" + _hex_digits(code, 8))
+    forms.append("".join(_ESCAPE + "x" + _hex_digits(byte, 2) for byte in raw))
+    forms.append("".join("%(?:25)*" + _hex_digits(byte, 2) for byte in raw))
+    forms.append(f"&#0*{code};")
+    forms.append("&#[xX]0*" + _hex_digits(code) + ";")
+    if char in "\"\\/'":
+        forms.append(_ESCAPE + re.escape(char))
+    if char in _SHORT_ESCAPES:
+        forms.append(_ESCAPE + _SHORT_ESCAPES[char])
+    if char in _HTML_NAMED:
+        forms.append(f"&{_HTML_NAMED[char]};")
+    if char == " ":
+        forms.append(r"\+")
+    return "(?:" + "|".join(forms) + ")"
+
+
+def _spelled(text: str) -> str:
+    return "".join(_char_pattern(char) for char in text)
+
+
+def _starts(text: str) -> set[str]:
+    """Characters a spelling of ``text`` can begin with (a cheap lookahead before the
+    alternation keeps scanning a 64 KB body around a millisecond)."""
+    return {text[0], "\\", "%", "&", *(("+",) if text[0] == " " else ())}
+
+
+LONG_SECRET = 48
+"""Secrets longer than this (bearer tokens) are matched by their first ``LONG_SECRET // 2``
+characters, in any spelling, and the token-like run that follows: a 1 KB token would
+otherwise compile to a regex that takes seconds."""
+
+_TOKEN_TAIL = r"(?:[\w.~+/=%-]|\\+[/u])*"
+
+
+def _forms(secret: str) -> tuple[list[str], set[str]]:
+    """Regex alternatives for ``secret`` as a server may echo it (see ``_char_pattern``),
+    plus, for secrets long enough not to match by chance, its hex and base64 encodings and
+    the UTF-8-read-as-Latin-1 spelling a header value gets; and the characters they start with."""
+    tail = ""
+    if len(secret) > LONG_SECRET:
+        secret, tail = secret[: LONG_SECRET // 2], _TOKEN_TAIL
+    forms = [_spelled(secret) + tail]
+    starts = _starts(secret)
+    raw = secret.encode("utf-8", errors="surrogatepass")
+    mojibake = raw.decode("latin-1")
+    if mojibake != secret:
+        forms.append(_spelled(mojibake) + tail)
+        starts |= _starts(mojibake)
+    if len(raw) >= 6:
+        forms.append("(?i:" + raw.hex() + ")" + (tail and "[0-9a-fA-F]*"))
+        starts |= {raw.hex()[0], raw.hex()[0].upper()}
+        for core in _base64_cores(raw):
+            forms.append(_spelled(core) + tail)
+            starts |= _starts(core)
+    return forms, starts
+
+
+@functools.lru_cache(maxsize=256)
+def _secret_regex(secret: str) -> re.Pattern[str]:
+    forms, starts = _forms(secret)
+    lookahead = "(?=[" + "".join(re.escape(char) for char in sorted(starts)) + "])"
+    return re.compile(lookahead + "(?:" + "|".join(forms) + ")")
 
 
 def scrub_text(text: str, secrets: Sequence[str]) -> str:
-    """Remove caller-given secrets (plain, percent-, JSON- and base64-encoded), JWTs and
-    presigned-URL signatures from free text: failure details, bodies, header values."""
-    forms: set[str] = set()
-    for secret in secrets:
-        if secret and len(secret) >= MIN_SECRET_LENGTH:
-            forms.update(_variants(secret))
-    for form in sorted(forms, key=len, reverse=True):
-        text = text.replace(form, REDACTED)
+    """Remove caller-given secrets (in every spelling ``_forms`` knows), JWTs, URL
+    userinfo and presigned-URL signatures from free text: failure details, bodies, headers."""
+    usable = {s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH}
+    for secret in sorted(usable, key=len, reverse=True):
+        text = _secret_regex(secret).sub(REDACTED, text)
     text = _JWT.sub(REDACTED_JWT, text)
     text = _USERINFO_IN_TEXT.sub(lambda m: f"{m.group(1)}:{REDACTED}@", text)
     return _URL_PARAM.sub(_redact_param_match, text)
@@ -176,6 +259,36 @@ def _redact_param_value(name: str, value: str) -> str:
                 return f"{REDACTED}{slash}{scope}"
         return REDACTED
     return REDACTED
+
+
+def scrub_value(value: T, scrub: Callable[[str], str]) -> T:
+    """``value`` with ``scrub`` applied to every string inside it, however deep.
+
+    Walks frozen dataclasses, tuples, lists and dicts (keys too), so a field added to the
+    model later is scrubbed without anyone remembering to (issue: ``registry_errors`` and
+    ``challenge_error`` once were not). Enum members are kept as they are.
+    """
+    result: Any = _scrub_any(value, scrub)
+    return cast(T, result)
+
+
+def _scrub_any(value: Any, scrub: Callable[[str], str]) -> Any:
+    if isinstance(value, Enum) or value is None or isinstance(value, (bool, int, float, bytes)):
+        return value
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, tuple):
+        return tuple(_scrub_any(item, scrub) for item in value)
+    if isinstance(value, list):
+        return [_scrub_any(item, scrub) for item in value]
+    if isinstance(value, dict):
+        return {_scrub_any(k, scrub): _scrub_any(v, scrub) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {
+            f.name: _scrub_any(getattr(value, f.name), scrub) for f in dataclasses.fields(value) if f.init
+        }
+        return dataclasses.replace(value, **changes)
+    return value
 
 
 # --------------------------------------------------------------------------- URLs
@@ -215,6 +328,8 @@ def _redact_query_item(item: str) -> str:
 def redact_authorization(value: str) -> str:
     """``Authorization`` / ``Proxy-Authorization`` with the credential replaced by evidence."""
     scheme, space, credentials = value.strip().partition(" ")
+    if REDACTED[:-1] in value:
+        return value  # already redacted (a saved report being replayed)
     if not space:
         return REDACTED
     lowered = scheme.lower()
@@ -239,6 +354,9 @@ def _basic_evidence(credentials: str) -> str:
         return f"{REDACTED[:-1]}: empty credentials>"
     if not password:
         return f'{REDACTED[:-1]}: user "{_printable(user)}", empty password>'
+    if user == password:
+        # API-token registries take the token as user name too: the name is the secret.
+        return f"{REDACTED[:-1]}: user name equal to the password>"
     return f'{REDACTED[:-1]}: user "{_printable(user)}">'
 
 

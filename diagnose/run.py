@@ -16,6 +16,7 @@ from diagnose.clients.catalogue import predict_all
 from diagnose.model import (
     AuthInfo,
     AuthMode,
+    Exchange,
     ImageReference,
     Outcome,
     PullError,
@@ -26,7 +27,7 @@ from diagnose.model import (
 from diagnose.pullers.options import PullOptions
 from diagnose.pullers.v2_only import pull_v2_only
 from diagnose.pullers.v2_then_v1 import is_insecure, pull_v2_then_v1
-from diagnose.redact import scrub_text
+from diagnose.redact import learned_secrets, redact_headers, scrub_text, scrub_value
 from diagnose.rules import diagnose
 from diagnose.transport import HttpClient, Recorder, RecordingClient, TransportOptions
 
@@ -60,6 +61,7 @@ def secrets_of(options: PullOptions) -> tuple[str, ...]:
     if options.credentials is None or not options.credentials[1]:
         return ()
     user, password = options.credentials
+    # A user name equal to the password (API-token registries) is as secret as the password.
     return (f"{user}:{password}", password)
 
 
@@ -70,8 +72,10 @@ def run_pull(
     transport: TransportOptions,
     *,
     recorder: Recorder | None = None,
+    learned: list[str] | None = None,
 ) -> PullResult:
-    """One pull with its own recording client."""
+    """One pull with its own recording client; ``learned`` receives the secrets it saw
+    (tokens, Basic credentials) so the whole report can be scrubbed with every pull's."""
     transport = dataclasses.replace(transport, user_agent=transport.user_agent or USER_AGENTS[strategy])
     if strategy is Strategy.V2_THEN_V1 and is_insecure(ref.domain, options):
         # docker 1.12 skips certificate verification for insecure registries (127.0.0.0/8
@@ -81,6 +85,8 @@ def run_pull(
     try:
         return scrub_result(guarded(PULLERS[strategy], ref, client, options), client.scrub)
     finally:
+        if learned is not None:
+            learned.extend(client.secrets())
         client.close()
 
 
@@ -106,20 +112,9 @@ def guarded(puller: Puller, ref: ImageReference, client: HttpClient, options: Pu
 
 
 def scrub_result(result: PullResult, scrub: Callable[[str], str]) -> PullResult:
-    """Every string a puller wrote (messages quote bodies and URLs) without known secrets."""
-    error = result.error
-    if error is not None:
-        failure = error.failure
-        if failure is not None:
-            failure = dataclasses.replace(failure, detail=scrub(failure.detail))
-        error = dataclasses.replace(error, detail=scrub(error.detail), failure=failure)
-    return dataclasses.replace(
-        result,
-        message=scrub(result.message),
-        notes=tuple(scrub(note) for note in result.notes),
-        steps=tuple(dataclasses.replace(s, url=scrub(s.url), result=scrub(s.result)) for s in result.steps),
-        error=error,
-    )
+    """Every string of a result (messages quote bodies and URLs; registry errors and the
+    challenge's ``error=`` quote whatever the server said) without known secrets."""
+    return scrub_value(result, scrub)
 
 
 def run_pulls(
@@ -127,11 +122,16 @@ def run_pulls(
     options: PullOptions,
     transport: TransportOptions,
     strategies: Sequence[Strategy] = (Strategy.V2_ONLY, Strategy.V2_THEN_V1),
+    *,
+    learned: list[str] | None = None,
 ) -> tuple[PullResult, ...]:
     """Both pulls, concurrently, sharing one recorder so exchange ids are global."""
     recorder = Recorder()
     with ThreadPoolExecutor(max_workers=len(strategies), thread_name_prefix="pull") as pool:
-        futures = [pool.submit(run_pull, ref, s, options, transport, recorder=recorder) for s in strategies]
+        futures = [
+            pool.submit(run_pull, ref, s, options, transport, recorder=recorder, learned=learned)
+            for s in strategies
+        ]
         return tuple(future.result() for future in futures)
 
 
@@ -178,14 +178,35 @@ def compare(
     auth_source: str = "--creds",
 ) -> Report:
     """Run both pulls against the registry and diagnose them."""
-    pulls = run_pulls(ref, options, transport)
+    learned: list[str] = list(secrets_of(options))
+    pulls = run_pulls(ref, options, transport, learned=learned)
     described = (
         ("platform", options.platform),
         ("tls_verify", str(options.tls_verify).lower()),
         ("timeout", f"{transport.timeout:g}"),
         ("verify_layers", str(options.verify_layers).lower()),
     )
-    return build_report(ref, pulls, auth_info(options, auth_source), described)
+    report = build_report(ref, pulls, auth_info(options, auth_source), described)
+    return scrub_report(report, learned)
+
+
+def scrub_report(report: Report, secrets: Sequence[str]) -> Report:
+    """The last pass before any output: every string of the report, the diagnosis and the
+    identity included, without any secret any pull knew (a user name equal to the password
+    disappears with it)."""
+    secrets = tuple(dict.fromkeys(secrets))
+    return scrub_value(report, lambda text: scrub_text(text, secrets))
+
+
+def recognisable_secrets(exchanges: Sequence[Exchange]) -> tuple[str, ...]:
+    """Secrets a recording still shows (a hand-edited file, another tool's capture): raw
+    ``Authorization`` values and token fields. Replay has no password; it scrubs these."""
+    found: list[str] = []
+    for exchange in exchanges:
+        found.extend(learned_secrets(exchange.request.headers))
+        if exchange.response is not None and exchange.response.body_encoding == "utf-8":
+            found.extend(learned_secrets((), exchange.response.body.encode("utf-8")))
+    return tuple(dict.fromkeys(found))
 
 
 def replay_report(saved: Report) -> Report:
@@ -205,9 +226,20 @@ def replay_report(saved: Report) -> Report:
         tls_verify=dict(saved.options).get("tls_verify", "true") == "true",
         verify_layers=dict(saved.options).get("verify_layers", "false") == "true",
     )
+    secrets = recognisable_secrets(saved.exchanges)
     pulls = []
     for saved_pull in saved.pulls:
-        client = ReplayClient(saved_pull.exchanges, saved_pull.strategy)
+        client = ReplayClient(_redacted_again(saved_pull.exchanges), saved_pull.strategy)
         result = guarded(PULLERS[saved_pull.strategy], ref, client, options)
-        pulls.append(scrub_result(result, lambda text: scrub_text(text, ())))
-    return build_report(ref, pulls, saved.auth, saved.options)
+        pulls.append(result)
+    return scrub_report(build_report(ref, pulls, saved.auth, saved.options), secrets)
+
+
+def _redacted_again(exchanges: Sequence[Exchange]) -> tuple[Exchange, ...]:
+    """Request headers redacted as the transport would have (idempotent on our own files)."""
+    return tuple(
+        dataclasses.replace(
+            e, request=dataclasses.replace(e.request, headers=redact_headers(e.request.headers))
+        )
+        for e in exchanges
+    )

@@ -290,6 +290,10 @@ class RecordingClient:
         """
         return scrub_text(text, self._secret_list())
 
+    def secrets(self) -> tuple[str, ...]:
+        """The secrets given and learned so far, for scrubbing the report as a whole."""
+        return tuple(self._secret_list())
+
     # ----------------------------------------------------------------- internals
 
     def _secret_list(self) -> list[str]:

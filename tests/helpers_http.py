@@ -271,3 +271,129 @@ def serve(
                     sock.shutdown(socket.SHUT_RDWR)
             server.server_close()
             thread.join(timeout=5)
+
+
+# --------------------------------------------------------------------------- hostile registries
+
+
+def echo_forms(secret: str) -> tuple[str, ...]:
+    """``secret`` in every spelling a hostile or careless server may echo it back in.
+
+    Raw; JSON with ``\\u`` escapes (some or all characters) and ``\\/``; Go ``%q`` and
+    ``%+q``; percent-encoding (upper, lower, ``/``-safe, form); hex; base64 (standard, URL-safe)
+    and the UTF-8-read-as-Latin-1 spelling a raw header value gets.
+    """
+    import base64
+    import json
+    import re
+    from urllib.parse import quote, quote_plus
+
+    raw = secret.encode("utf-8")
+
+    def go_quote(text: str, ascii_only: bool) -> str:
+        out = []
+        for char in text:
+            if char in '"\\':
+                out.append("\\" + char)
+            elif ascii_only and ord(char) > 0x7E:
+                out.append(f"\\u{ord(char):04x}")
+            else:
+                out.append(char)
+        return '"' + "".join(out) + '"'
+
+    upper = quote(secret, safe="")
+    forms = [
+        secret,
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        json.dumps(secret)[1:-1].replace("/", "\\/"),
+        "".join(f"\\u{ord(char):04x}" for char in secret),
+        go_quote(secret, ascii_only=False),
+        go_quote(secret, ascii_only=True),
+        upper,
+        re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), upper),
+        quote(secret),
+        quote_plus(secret),
+        raw.hex(),
+        raw.hex().upper(),
+        base64.b64encode(raw).decode("ascii"),
+        base64.urlsafe_b64encode(raw).decode("ascii"),
+        raw.decode("latin-1"),
+    ]
+    return tuple(dict.fromkeys(forms))
+
+
+class EchoingRegistry(QuietHandler):
+    """A token-auth registry (realm on the same host) that echoes every credential it
+    receives, in every spelling of ``echo_forms``, in its error bodies, its headers and its
+    redirects. ``TOKEN`` is the opaque bearer token its token endpoint issues."""
+
+    TOKEN = "opaque-Token-0123456789abcdefXYZ"
+
+    def _echoes(self, seen: SeenRequest) -> list[str]:
+        import base64
+        import binascii
+
+        said: list[str] = []
+        for value in seen.values("Authorization"):
+            scheme, _, credentials = value.partition(" ")
+            said.append(value)
+            said.append(credentials)
+            if scheme.lower() == "basic":
+                try:
+                    decoded = base64.b64decode(credentials).decode("utf-8")
+                except (binascii.Error, UnicodeDecodeError):
+                    continue
+                said.append(decoded)
+                said.append(decoded.partition(":")[2])
+        return [form for secret in said if secret for form in echo_forms(secret)]
+
+    def _echo_headers(self, forms: Sequence[str]) -> list[tuple[str, str]]:
+        headers = []
+        for n, form in enumerate(forms):
+            if "\r" in form or "\n" in form:
+                continue
+            try:
+                form.encode("latin-1")
+            except UnicodeEncodeError:
+                form = form.encode("utf-8").decode("latin-1")  # raw UTF-8 bytes on the wire
+            headers.append((f"X-Echo-{n}", form))
+        return headers
+
+    def _error(self, status: int, forms: Sequence[str], extra: Sequence[tuple[str, str]] = ()) -> None:
+        import json
+
+        errors = [
+            {"code": "UNAUTHORIZED", "message": " | ".join(forms), "detail": list(forms)},
+            {"code": "DENIED", "message": "raw: " + " ".join(forms)},
+        ]
+        body = json.dumps({"errors": errors}).encode() + b"\n" + " ".join(forms).encode("utf-8")
+        headers = [("Content-Type", "application/json"), *extra, *self._echo_headers(forms)]
+        self.reply(status, body, headers)
+
+    def do_GET(self) -> None:
+        from urllib.parse import quote
+
+        seen = self.seen()
+        host = self.headers.get("Host", "")
+        forms = self._echoes(seen)
+        version = ("Docker-Distribution-API-Version", "registry/2.0")
+        realm = f'Bearer realm="http://{host}/token",service="echo"'
+        if self.path.startswith("/token"):
+            import json
+
+            body = json.dumps({"token": self.TOKEN, "echo": forms}).encode()
+            self.reply(200, body, [("Content-Type", "application/json"), *self._echo_headers(forms)])
+        elif self.path.startswith("/v2/") and not seen.values("Authorization"):
+            self._error(401, forms, [version, ("WWW-Authenticate", realm)])
+        elif self.path == "/v2/":
+            self.reply(200, b"{}", [version])
+        elif self.path.startswith("/v2/") and "/manifests/" in self.path:
+            query = "&".join(f"e{n}={quote(form, safe='')}" for n, form in enumerate(forms))
+            path = quote(forms[0] if forms else "x", safe="")
+            self.reply(302, b"", [version, ("Location", f"/echo/{path}?{query}")])
+        else:
+            challenge = (
+                realm + ',error="invalid_token",error_description="' + " ".join(forms).replace('"', "'") + '"'
+            )
+            self._error(401, forms, [version, ("WWW-Authenticate", challenge)])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from urllib.parse import quote
 
 import pytest
 
@@ -14,10 +15,11 @@ from diagnose.redact import (
     redact_headers,
     redact_url,
     scrub_text,
+    scrub_value,
 )
 from diagnose.tokens import decode_claims, token_access
 from diagnose.transport import Recorder, RecordingClient, TransportOptions
-from tests.helpers_http import QuietHandler, serve
+from tests.helpers_http import QuietHandler, echo_forms, serve
 
 
 def b64url(data: dict[str, object]) -> str:
@@ -351,3 +353,62 @@ def test_planted_secrets_never_reach_the_recording() -> None:
     assert "diagnose_token_claims" in everything
     assert "X-Amz-Expires=1200" in everything
     assert len(recorder.exchanges()) == 9  # the redirect is two exchanges; refuse() is one
+
+
+# ----------------------------------------------------------------------------- echoed spellings
+
+ECHOED = 'Pa55/w:rd "é+&<\\x~Q'
+
+
+@pytest.mark.parametrize("form", echo_forms(ECHOED), ids=range(len(echo_forms(ECHOED))))
+def test_scrub_text_catches_every_spelling_of_a_secret(form: str) -> None:
+    scrubbed = scrub_text(f"before {form} after", [ECHOED])
+    assert scrubbed.startswith("before ") and scrubbed.endswith(" after")
+    assert form not in scrubbed and "<redacted>" in scrubbed
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        json.dumps(json.dumps(ECHOED)),  # JSON quoted inside JSON
+        "&quot;".join(ECHOED.split('"')),  # an HTML error page
+        quote(quote(ECHOED, safe=""), safe=""),  # percent-encoded twice
+        base64.b64encode(f"alice:{ECHOED}".encode()).decode(),  # Basic value, any alignment
+    ],
+)
+def test_scrub_text_catches_nested_spellings(form: str) -> None:
+    assert "5/w" not in scrub_text(form, [ECHOED]).replace("\\", "")
+    assert form not in scrub_text(form, [ECHOED])
+
+
+def test_long_tokens_are_scrubbed_whole_and_fast() -> None:
+    import time
+
+    token = "opaqueTOKEN" + "x7" * 600
+    started = time.monotonic()
+    for form in (token, quote(token), token.encode().hex(), base64.b64encode(token.encode()).decode()):
+        assert scrub_text(f"a {form} b", [token]) == "a <redacted> b"
+    body = json.dumps({"message": "lorem ipsum dolor sit amet " * 2500})
+    scrub_text(body, [token, ECHOED, f"alice:{ECHOED}"])
+    assert time.monotonic() - started < 2
+
+
+@pytest.mark.parametrize("text", ["sha256:" + "ab" * 32, "library/busybox:latest", "registry 127.0.0.1:5000"])
+def test_scrub_text_leaves_evidence_alone(text: str) -> None:
+    assert scrub_text(text, [ECHOED, "hunter2", "alice:hunter2"]) == text
+
+
+def test_scrub_value_reaches_every_string_of_a_result() -> None:
+    from diagnose.model import Outcome, PullError, PullResult, RegistryError
+
+    error = PullError(
+        step="manifest",
+        registry_errors=(RegistryError("DENIED", f"you sent {ECHOED}", json.dumps({"p": ECHOED})),),
+        challenge_error=f"invalid_token {ECHOED}",
+        detail=ECHOED,
+    )
+    result = PullResult(Strategy.V2_ONLY, Outcome.DENIED, None, ECHOED, "c", error=error, notes=(ECHOED,))
+    scrubbed = scrub_value(result, lambda t: scrub_text(t, [ECHOED]))
+    assert "5/w" not in repr(scrubbed).replace("\\", "")
+    assert scrubbed.outcome is Outcome.DENIED and scrubbed.strategy is Strategy.V2_ONLY
+    assert scrubbed.error is not None and scrubbed.error.registry_errors[0].code == "DENIED"

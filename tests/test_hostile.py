@@ -1,0 +1,145 @@
+"""Hostile registries: credentials echoed back in every spelling, never in any output.
+
+The registry under test (``tests/helpers_http.py`` ``EchoingRegistry``) quotes the Basic
+credentials it receives and the bearer token it issued, raw and in every encoding a server may
+use, in error bodies, headers, ``WWW-Authenticate`` ``error_description`` and redirect URLs. Every
+output diagnose writes (terminal, ``--json``, ``--save``, ``--markdown``, ``--har``, a cassette, and
+``replay`` of the saved report in each format) is searched for every spelling.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from diagnose import cli
+from diagnose.render.cassette import render_cassette
+from diagnose.render.json_report import report_from_dict
+from tests.helpers_http import EchoingRegistry, echo_forms, serve
+
+USER = "alice"
+PASSWORD = 'Pa55/w:rd "é+&<\\x~Q'
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], args: list[str]) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(args)
+    captured = capsys.readouterr()
+    code = exited.value.code
+    return (code if isinstance(code, int) else 0), captured.out + captured.err
+
+
+def secret_spellings(*secrets: str) -> set[str]:
+    return {form for secret in secrets for form in echo_forms(secret) if len(form) >= 6}
+
+
+def leaks(text: str, spellings: set[str]) -> list[str]:
+    """Spellings found in ``text``, also across a line wrap (whitespace removed on both sides)."""
+    flat = re.sub(r"\s+", "", text)
+    return sorted(s for s in spellings if s in text or re.sub(r"\s+", "", s) in flat)
+
+
+def all_outputs(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, host: str, user: str, password: str
+) -> str:
+    """Everything ``compare`` and ``replay`` write, in every format, as one text."""
+    saved, md, har = tmp_path / "r.json", tmp_path / "t.md", tmp_path / "t.har"
+    base = [
+        "compare",
+        f"{host}/library/x",
+        "--no-tls-verify",
+        "--timeout",
+        "5",
+        "--creds",
+        f"{user}:{password}",
+    ]
+    code, terminal = run_cli(capsys, [*base, "--save", str(saved), "--markdown", str(md), "--har", str(har)])
+    assert code == 1, terminal[-2000:]
+    _, as_json = run_cli(capsys, [*base, "--json"])
+    report = report_from_dict(json.loads(saved.read_text(encoding="utf-8")))
+    texts = [
+        terminal,
+        as_json,
+        saved.read_text(),
+        md.read_text(),
+        har.read_text(),
+        render_cassette(report.exchanges),
+    ]
+    replay_md, replay_har = tmp_path / "replay.md", tmp_path / "replay.har"
+    _, replayed = run_cli(
+        capsys, ["replay", str(saved), "--markdown", str(replay_md), "--har", str(replay_har)]
+    )
+    _, replayed_json = run_cli(capsys, ["replay", str(saved), "--json"])
+    texts += [replayed, replayed_json, replay_md.read_text(), replay_har.read_text()]
+    return "\n".join(texts)
+
+
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "4000")
+
+
+def test_echoed_credentials_leave_no_trace_in_any_output(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    with serve(EchoingRegistry) as server:
+        text = all_outputs(capsys, tmp_path, f"127.0.0.1:{server.port}", USER, PASSWORD)
+        seen = server.requests
+    basic = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    # The registry really did echo: its answers carry every spelling (the test can fail).
+    assert any(PASSWORD in r.path or "token" in r.path for r in seen)
+    spellings = secret_spellings(PASSWORD, f"{USER}:{PASSWORD}", basic, EchoingRegistry.TOKEN)
+    assert leaks(text, spellings) == []
+    # ... and the evidence is still there: the user name, the codes, the redirect.
+    assert 'user \\"alice\\"' in text or 'user "alice"' in text
+    assert "UNAUTHORIZED" in text and "invalid_token" in text and "/echo/" in text
+
+
+def test_a_user_name_equal_to_the_password_is_a_secret(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    token = "apiTOKEN-4f9c2d7e1a"
+    with serve(EchoingRegistry) as server:
+        text = all_outputs(capsys, tmp_path, f"127.0.0.1:{server.port}", token, token)
+    assert leaks(text, secret_spellings(token, f"{token}:{token}")) == []
+
+
+def test_replay_scrubs_the_secrets_a_recording_still_shows(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A hand-edited report (or another tool's capture) with a raw Authorization value and
+    the password in a body: replay recognises both, and never decodes the password into view."""
+    with serve(EchoingRegistry) as server:
+        saved = tmp_path / "r.json"
+        run_cli(
+            capsys,
+            [
+                "compare",
+                f"127.0.0.1:{server.port}/library/x",
+                "--no-tls-verify",
+                "--timeout",
+                "5",
+                "--creds",
+                f"{USER}:{PASSWORD}",
+                "--save",
+                str(saved),
+            ],
+        )
+    data = json.loads(saved.read_text())
+    basic = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    for exchange in data["exchanges"]:
+        if exchange["request"]["headers"].get("Authorization", "").startswith("Basic"):
+            exchange["request"]["headers"]["Authorization"] = f"Basic {basic}"
+            if exchange["response"] is not None:
+                exchange["response"]["body"] += f" echo {PASSWORD} {basic}"
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(json.dumps(data))
+    _, replayed = run_cli(capsys, ["replay", str(tampered), "--json"])
+    _, terminal = run_cli(capsys, ["replay", str(tampered)])
+    text = replayed + terminal
+    assert leaks(text, secret_spellings(PASSWORD, basic, f"{USER}:{PASSWORD}")) == []
+    assert "Basic <redacted" in text
