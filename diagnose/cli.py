@@ -314,6 +314,35 @@ def replay(
     raise typer.Exit(_emit(report, as_json=as_json, save=None, markdown=markdown, har=har))
 
 
+@app.command(
+    help=(
+        "Say which clients print an error line, which registry answers produce it, what it cannot tell, "
+        "and the diagnose compare command to run next. Reads stdin when TEXT is omitted or '-'.\n\n"
+        'Example: diagnose explain "Error: image library/foo:latest not found"'
+    )
+)
+def explain(
+    text: Annotated[
+        str | None,
+        typer.Argument(metavar="TEXT", help="The error as the client printed it (or '-' for stdin)."),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print {recognised, matches, reference, command} as JSON.")
+    ] = False,
+) -> None:
+    from diagnose import explain as explaining
+
+    pasted = sys.stdin.read() if text is None or text == "-" else text
+    if not pasted.strip():
+        raise UsageProblem("explain: give the error text as an argument or on stdin")
+    result = explaining.explain(pasted)
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
+    else:
+        sys.stdout.write(explaining.render_text(result))
+    raise typer.Exit(ExitCode.OK if result.recognised else ExitCode.PULL_FAILED)
+
+
 LAB_HELP = (
     "Run the built-in Docker-Hub-like lab registry in the foreground, to point diagnose, docker or "
     "skopeo at. Ctrl-C stops it.\n\nExample: diagnose lab --v1 present --port 5000"

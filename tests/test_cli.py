@@ -43,7 +43,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert (result.code, result.out.strip()) == (0, f"diagnose {__version__}")
 
 
-@pytest.mark.parametrize("command", ["compare", "ref", "replay", "lab", "demo"])
+@pytest.mark.parametrize("command", ["compare", "ref", "replay", "lab", "demo", "explain"])
 def test_every_command_help_shows_an_example(capsys: pytest.CaptureFixture[str], command: str) -> None:
     result = run(capsys, command, "--help")
     assert result.code == 0
