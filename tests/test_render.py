@@ -33,9 +33,10 @@ def _console(width: int = 100, **kwargs: Any) -> Console:
 
 
 def _rendered(report: Report, width: int = 100, **kwargs: Any) -> str:
+    """What a non-terminal console (a pipe, a file) receives."""
     console = _console(width, **kwargs)
     render_terminal(report, console)
-    return console.export_text()
+    return console.file.getvalue()  # type: ignore[attr-defined, no-any-return]
 
 
 def _flat(text: str) -> str:
@@ -52,8 +53,8 @@ def test_terminal_shows_both_pulls_messages_and_diagnosis() -> None:
     report = f.report(f.scenario_hub_anonymous_missing())
     text = _rendered(report)
     flat = _flat(text)
-    assert "v2-only — skopeo (c/image ≥ 5.24)" in text
-    assert "v2-then-v1 — docker 1.12" in text
+    assert "v2-only · skopeo (c/image ≥ 5.24): not authorized (401) — the V2 API's answer" in flat
+    assert "v2-then-v1 · docker 1.12: not found — the V1 API's answer" in flat
     assert "registry-1.docker.io" in text
     assert "requested access to the resource is denied" in flat
     assert "Error: image library/thisimagedoesntexist:latest not found" in flat
@@ -64,12 +65,116 @@ def test_terminal_shows_both_pulls_messages_and_diagnosis() -> None:
     assert "rule unauthorized-hidden-by-v1" in text
 
 
-def test_terminal_shows_host_once_and_other_hosts_in_full() -> None:
+def test_terminal_verdict_is_the_first_and_the_last_line() -> None:
+    report = f.report(f.scenario_hub_anonymous_missing())
+    lines = _rendered(report, width=200).splitlines()
+    assert lines[0] == "✗ " + report.diagnosis.title
+    assert lines[-1] == "✗ " + report.diagnosis.title
+    ok = f.report(f.scenario_both_ok())
+    assert _rendered(ok, width=200).splitlines()[-1] == "✓ " + ok.diagnosis.title
+
+
+def test_terminal_shows_scheme_and_host_where_they_change() -> None:
     text = _rendered(f.report(f.scenario_hub_anonymous_missing()), width=200)
-    assert "https://" not in text
-    assert "GET /v2/library/thisimagedoesntexist/manifests/latest" in text
-    assert "index.docker.io/v1/repositories/library/thisimagedoesntexist/images" in text
-    assert "auth.docker.io/token?scope=repository:library/thisimagedoesntexist:pull" in text
+    assert "GET https://registry-1.docker.io/v2/library/thisimagedoesntexist/manifests/latest" in text
+    assert "GET https://index.docker.io/v1/repositories/library/thisimagedoesntexist/images" in text
+    assert "GET https://auth.docker.io/token?scope=repository:library/thisimagedoesntexist:pull" in text
+    plain = _rendered(f.report(f.scenario_plain_http()), width=200)
+    assert "GET https://127.0.0.1:5000/v2/" in plain and "GET http://127.0.0.1:5000/v2/" in plain
+    assert "TLS: the port speaks plain HTTP" in plain
+
+
+def test_terminal_aligns_steps_by_kind_not_position() -> None:
+    """docker's V1 steps get rows of their own: the strict pull's cells there are empty."""
+    text = _rendered(f.report(f.scenario_plain_http()), width=200)
+    v1_row = next(line for line in text.splitlines() if line.startswith("v1 ping"))
+    assert v1_row.split("GET")[0].strip() == "v1 ping", "no v2-only step beside the V1 ping"
+    pings = [line for line in text.splitlines() if line.startswith("ping")]
+    assert len(pings) == 2
+
+
+@pytest.mark.parametrize(
+    ("step", "failure", "words"),
+    [
+        (("ping", 401, "401 Bearer challenge"), None, "401 — asks for a Bearer token"),
+        (("ping", 401, "401 Basic challenge"), None, "401 — asks for a user and password (Basic)"),
+        (("v1 ping", 404, "404 (ignored; standalone=true)"), None, "404 — docker ignores it"),
+        (("token", 200, "token (access: none)"), None, "200 — token grants no access"),
+        (("token", 200, "token (access: pull)"), None, "200 — token grants pull"),
+        (("manifest", 404, "404 MANIFEST_UNKNOWN"), None, "404 — no such manifest (MANIFEST_UNKNOWN)"),
+        (("config", 200, "200 digest ok"), None, "200 — digest verified"),
+        (
+            ("ping", None, "tls"),
+            ("tls", "x509: certificate signed by unknown authority"),
+            "TLS: certificate signed by an unknown authority",
+        ),
+        (
+            ("ping", None, "tls"),
+            ("tls", "TLS with h:443: wrong version number (plain HTTP?)"),
+            "TLS: the port speaks plain HTTP",
+        ),
+        (
+            ("ping", None, "dns"),
+            ("dns", "cannot resolve host 'x': Name or service not known"),
+            "DNS: no such host",
+        ),
+        (("ping", None, "refused"), ("refused", "connection to h:1 refused"), "connection refused"),
+        (("ping", None, "tls"), None, "TLS: handshake failed"),
+    ],
+)
+def test_step_results_in_plain_words(step: Any, failure: Any, words: str) -> None:
+    from diagnose.model import Exchange, PullStep, RecordedRequest, Strategy, TransportFailure
+    from diagnose.render.steps import result_words
+
+    label, status, result = step
+    pull_step = PullStep(label, "GET", "https://h/v2/", status, result, exchange_id=1)
+    exchange = None
+    if failure is not None:
+        exchange = Exchange(
+            1,
+            Strategy.V2_ONLY,
+            label,
+            RecordedRequest("GET", "https://h/v2/"),
+            failure=TransportFailure(FailureKind(failure[0]), failure[1]),
+        )
+    assert words in result_words(pull_step, exchange)
+
+
+@pytest.mark.parametrize(
+    ("text", "width", "lines"),
+    [
+        (
+            "GET /v2/library/thisimagedoesntexist/manifests/latest",
+            30,
+            ["GET /v2/library/", "thisimagedoesntexist/", "manifests/latest"],
+        ),
+        (
+            "GET https://h.example/token?scope=a/b:pull&service=s",
+            28,
+            ["GET https://h.example/token", "?scope=a/b:pull&service=s"],
+        ),
+        ("GET https://registry-1.docker.io/v2/", 21, ["GET https://", "registry-1.docker.io/", "v2/"]),
+        ("word " * 3, 10, ["word word", "word"]),
+        ("x" * 25, 10, ["x" * 10, "x" * 10, "x" * 5]),  # one piece longer than the line: cut
+    ],
+)
+def test_fold_breaks_only_at_slash_query_and_ampersand(text: str, width: int, lines: list[str]) -> None:
+    from diagnose.render.steps import fold
+
+    assert fold(text, width) == lines
+
+
+def test_digests_are_shortened_in_the_terminal_only() -> None:
+    from diagnose.render.steps import short_digests
+
+    digest = "sha256:" + "ab" * 32
+    assert short_digests(f"manifest {digest} ok") == "manifest sha256:abababababab… ok"
+    v2, fb = f.scenario_tag_missing()
+    v2 = replace(v2, steps=(*v2.steps[:-1], replace(v2.steps[-1], url=f"https://r/v2/x/blobs/{digest}")))
+    report = f.report((v2, fb))
+    assert digest not in _rendered(report, width=200)
+    assert "sha256:abababababab…" in _rendered(report, width=200)
+    assert digest in render_markdown(report) and digest in render_json(report)
 
 
 def test_registry_text_is_printed_literally_not_as_markup() -> None:
@@ -86,11 +191,12 @@ def test_registry_text_is_printed_literally_not_as_markup() -> None:
 
 
 @pytest.mark.parametrize("scenario", ALL_SCENARIOS, ids=lambda s: s.__name__)
-@pytest.mark.parametrize("width", [80, 100, 200])
+@pytest.mark.parametrize("width", [60, 80, 120, 200])
 def test_every_scenario_renders_at_every_width(scenario: Any, width: int) -> None:
     text = _rendered(f.report(scenario()), width=width)
     lines = text.splitlines()
     assert max(len(line) for line in lines) <= width
+    assert all(line == line.rstrip() for line in lines), "no padding when not a terminal"
     assert "Diagnosis" in text
 
 
@@ -106,8 +212,7 @@ def test_no_colour_when_console_says_no_color() -> None:
 
 def test_client_side_refusal_step_has_no_status() -> None:
     text = _rendered(f.report(f.scenario_basic_no_credentials(), auth=f.ANONYMOUS), width=160)
-    assert "client_side" in text
-    assert "—" in text
+    assert "not sent: no basic auth credentials" in text
 
 
 def test_reference_table_shows_fields_hosts_and_errors() -> None:

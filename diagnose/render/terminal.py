@@ -1,15 +1,18 @@
-"""Terminal rendering with rich: the side-by-side pull table, the outcomes and the diagnosis panel.
+"""Terminal rendering with rich: verdict, the side-by-side pull table, outcomes, diagnosis, verdict.
 
-Everything that came from a registry (messages, reasons, URLs, error text) is wrapped in
-``rich.text.Text`` and never parsed as console markup, so a body saying ``[bold]`` prints
-literally. This module must not decide anything (the rules do), read files, or create a
-Console: the CLI passes one in (colour, width and ``no_color`` are the Console's business).
+Designed for 80 columns and using more when there is more: the verdict is the first line and
+the last, so it is on screen when the run ends; the pulls are aligned by what each step did;
+paths fold only at ``/``, ``?`` and ``&``; digests show 12 hex digits (whole in JSON and
+Markdown). Everything that came from a registry (messages, reasons, URLs, error text) is
+wrapped in ``rich.text.Text`` and never parsed as console markup, so a body saying ``[bold]``
+prints literally. When the console is not a terminal nothing is padded: lines carry no
+trailing spaces. This module must not decide anything (the rules do), read files, or create a
+Console: the CLI passes one in (colour, width and ``NO_COLOR`` are the Console's business).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from urllib.parse import parse_qsl
 
 from rich import box
 from rich.console import Console, Group, RenderableType
@@ -17,15 +20,26 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from diagnose.model import Diagnosis, Outcome, PullResult, PullStep, Report
+from diagnose.model import Diagnosis, Exchange, Outcome, PullResult, PullStep, Report
 from diagnose.render.safe_text import sanitize_report
+from diagnose.render.steps import (
+    align,
+    fold,
+    origin,
+    outcome_words,
+    result_words,
+    short_digests,
+    short_request,
+    verdict,
+)
 from diagnose.urls import split_url
 
-_OUTCOME_STYLE = {Outcome.OK: "bold green"}
-_STRATEGY_LABEL = {"v2-only": "strict V2", "v2-then-v1": "V2, then V1 fallback"}
+KIND_WIDTH = 11
+"""The widest step-kind column (``v1 ancestry``); longer kinds fold at spaces."""
 
 
-def _status_style(status: int | None) -> str:
+def _status_style(step: PullStep) -> str:
+    status = step.status
     if status is None:
         return "bold red"
     if status < 300:
@@ -38,7 +52,11 @@ def _status_style(status: int | None) -> str:
 
 
 def _outcome_style(outcome: Outcome) -> str:
-    return _OUTCOME_STYLE.get(outcome, "bold red")
+    return "bold green" if outcome is Outcome.OK else "bold red"
+
+
+def _folded(text: str, width: int, style: str = "") -> Text:
+    return Text("\n".join(fold(text, width)), style=style)
 
 
 def _primary_host(report: Report) -> str:
@@ -51,99 +69,136 @@ def _primary_host(report: Report) -> str:
     return report.reference.domain
 
 
-def _short_url(url: str, host: str) -> str:
-    """The URL without scheme, and without the host when it is the registry's (shown in the title)."""
-    parts = split_url(url)
-    rest = parts.path or "/"
-    if parts.query:
-        # Token URLs carry service=, scope=, account=: the scope is the evidence worth a line.
-        scopes = [v for k, v in parse_qsl(parts.query) if k == "scope"]
-        rest += "?scope=" + "&scope=".join(scopes) if scopes else "?…"
-    if parts.netloc == host:
-        return rest
-    return f"{parts.netloc}{rest}" if parts.netloc else url
+NARROW = 72
+"""Below this width the step kind is the first line of each cell instead of a column of its
+own, so a token scope (``?scope=repository:library/``) still fits a cell whole."""
 
 
-def _step_cell(step: PullStep, host: str) -> Text:
+def _column_widths(width: int, pulls: int) -> tuple[int, int]:
+    """(kind column or 0, each pull's column) so the table fits ``width``.
+
+    The table has no outer edge, one space of padding between a cell and the separator, and a
+    one-character separator between columns.
+    """
+    kind = KIND_WIDTH if width >= NARROW else 0
+    columns = pulls + (1 if kind else 0)
+    overhead = 2 * columns + (columns - 1) - 2
+    cell = max((width - overhead - kind) // max(pulls, 1), 12)
+    return kind, cell
+
+
+def _step_cell(
+    step: PullStep, exchange: Exchange | None, previous: str | None, width: int, *, kind: str = ""
+) -> Text:
     text = Text()
-    text.append(step.label, style="bold")
-    text.append(f"  {step.method} ", style="dim")
-    text.append(_short_url(step.url, host), style="dim")
+    if kind:
+        text.append_text(_folded(kind, width, "bold"))
+        text.append("\n")
+    request = short_digests(f"{step.method} {short_request(step.url, previous)}")
+    text.append_text(_folded(request, width, "dim"))
     text.append("\n")
-    status = "—" if step.status is None else str(step.status)
-    text.append(status, style=_status_style(step.status))
-    result = step.result
-    if step.status is not None and result.startswith(status):
-        result = result[len(status) :].lstrip(" :·-")
-    if result:
-        text.append(f" {result}")
+    text.append_text(_folded(short_digests(result_words(step, exchange)), width, _status_style(step)))
     return text
 
 
-def _pull_header(pull: PullResult) -> Text:
+def _pull_header(pull: PullResult, width: int) -> Text:
     header = Text(pull.strategy.value, style="bold")
-    header.append(" — ")
-    header.append(pull.client)
+    header.append("\n")
+    header.append_text(_folded(pull.client, width, "dim"))
     return header
 
 
-def comparison_table(report: Report) -> Table:
-    """One column per pull, one row per step; the pulls may have different numbers of steps."""
+def comparison_table(report: Report, width: int = 80) -> Table:
+    """One column per pull, one row per kind of step; each step shows scheme and host where
+    they change, so docker's https → http endpoint fallback is visible."""
+    kind_width, cell_width = _column_widths(width, len(report.pulls))
     host = _primary_host(report)
-    title = Text(report.reference.canonical, style="bold")
-    title.append(f"  ·  registry {host}", style="dim")
-    title.append(f"  ·  {report.auth.mode.value}", style="dim")
+    title = f"{report.reference.canonical}  ·  registry {host}  ·  {report.auth.mode.value}"
     if report.auth.username:
-        title.append(f" as {report.auth.username}", style="dim")
-    table = Table(title=title, box=box.SIMPLE_HEAD, expand=True, show_lines=False, padding=(0, 1))
-    table.add_column("#", justify="right", style="dim", no_wrap=True, width=2)
+        title += f" as {report.auth.username}"
+    table = Table(
+        title=_folded(title, width, "bold"),
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        show_lines=False,
+        padding=(0, 1),
+        collapse_padding=False,
+    )
+    if kind_width:
+        table.add_column("step", style="bold", width=kind_width, overflow="fold")
     for pull in report.pulls:
-        table.add_column(_pull_header(pull), overflow="fold", ratio=1)
-    rows = max((len(p.steps) for p in report.pulls), default=0)
-    for index in range(rows):
-        cells: list[RenderableType] = [Text(str(index + 1))]
-        for pull in report.pulls:
-            cells.append(_step_cell(pull.steps[index], host) if index < len(pull.steps) else Text(""))
+        table.add_column(_pull_header(pull, cell_width), width=cell_width, overflow="fold")
+    exchanges = {e.id: e for e in report.exchanges}
+    previous: list[str | None] = [None] * len(report.pulls)
+    rows = align(report.pulls)
+    for row in rows:
+        cells: list[RenderableType] = [_folded(row.kind, kind_width)] if kind_width else []
+        for index, step in enumerate(row.steps):
+            if step is None:
+                cells.append(Text(""))
+                continue
+            exchange = exchanges.get(step.exchange_id) if step.exchange_id is not None else None
+            label = "" if kind_width else step.label
+            cells.append(_step_cell(step, exchange, previous[index], cell_width, kind=label))
+            previous[index] = origin(step.url) or previous[index]
         table.add_row(*cells, end_section=True)
-    if rows == 0:
-        table.add_row(Text(""), *(Text("(no steps recorded)", style="dim") for _ in report.pulls))
+    if not rows:
+        empty = [Text("")] if kind_width else []
+        table.add_row(*empty, *(Text("(no steps recorded)", style="dim") for _ in report.pulls))
     return table
 
 
-def outcomes(report: Report) -> Table:
-    """Each pull's outcome and the exact line its client prints."""
-    grid = Table.grid(padding=(0, 1), expand=True)
-    grid.add_column(no_wrap=True)
-    grid.add_column(overflow="fold", ratio=1)
+def outcomes(report: Report, width: int = 80) -> Group:
+    """How each pull ended, in words, and the lines its client prints (verbatim but for digests,
+    shortened to 12 hex like every digest on the terminal; Markdown and JSON keep them whole)."""
+    parts: list[RenderableType] = []
     for pull in report.pulls:
-        label = Text(pull.strategy.value, style="bold")
-        verdict = Text(pull.outcome.value, style=_outcome_style(pull.outcome))
-        if pull.protocol is not None:
-            verdict.append(f" via {pull.protocol.value}", style="dim")
-        verdict.append("  ")
-        verdict.append(pull.client, style="dim")
-        verdict.append(" prints:", style="dim")
-        grid.add_row(label, verdict)
-        grid.add_row(Text(""), Text(pull.message or "(nothing)", style="bold" if not pull.ok else "green"))
-    return grid
+        line = Text(pull.strategy.value, style="bold")
+        line.append(f" · {pull.client}: ", style="dim")
+        line.append(outcome_words(pull), style=_outcome_style(pull.outcome))
+        parts.append(_folded_text(line, width))
+        message = short_digests(pull.message) or "(prints nothing)"
+        lines = [piece for m in message.splitlines() for piece in fold(m, width - 2)]
+        parts.append(Text("\n".join("  " + m for m in lines), style="green" if pull.ok else "bold"))
+    return Group(*parts)
 
 
-def _bullets(items: Sequence[str], *, numbered: bool = False) -> Table:
+def _folded_text(text: Text, width: int) -> Text:
+    """A styled one-line Text folded at the same break points as plain text."""
+    lines = fold(text.plain, width)
+    if len(lines) <= 1:
+        return text
+    out = Text()
+    at = 0
+    for number, line in enumerate(lines):
+        start = text.plain.index(line, at)
+        if number:
+            out.append("\n")
+        out.append_text(text[start : start + len(line)])
+        at = start + len(line)
+    return out
+
+
+def _bullets(items: Sequence[str], width: int, *, numbered: bool = False) -> Table:
     """A list with a hanging indent, so wrapped lines align under the text, not the marker."""
     grid = Table.grid(padding=(0, 1))
-    grid.add_column(justify="right", no_wrap=True, style="dim")
-    grid.add_column(overflow="fold", ratio=1)
+    marker = 3 if numbered else 2
+    grid.add_column(justify="right", no_wrap=True, style="dim", width=marker)
+    grid.add_column()
     for index, item in enumerate(items, start=1):
-        grid.add_row(Text(f" {index}." if numbered else " •"), Text(item))
+        grid.add_row(Text(f"{index}." if numbered else "•"), _folded(short_digests(item), width - marker - 1))
     return grid
 
 
-def diagnosis_panel(diagnosis: Diagnosis) -> Panel:
+def diagnosis_panel(diagnosis: Diagnosis, width: int = 80) -> Panel:
     """Title, why the pulls differ (or what happened), what is known, unknowable, next steps."""
-    parts: list[RenderableType] = [Text(diagnosis.title, style="bold"), Text("")]
+    inner = width - 4
+    parts: list[RenderableType] = [_folded(short_digests(diagnosis.title), inner, "bold"), Text("")]
     heading = "Why they differ" if diagnosis.differ else "What happened"
     parts.append(Text(heading, style="bold underline"))
-    parts.append(Text(diagnosis.explanation))
+    parts.append(_folded(short_digests(diagnosis.explanation), inner))
     sections = (
         ("What is known", diagnosis.known, False),
         ("What the registry will not reveal", diagnosis.unknowable, False),
@@ -153,7 +208,7 @@ def diagnosis_panel(diagnosis: Diagnosis) -> Panel:
         if items:
             parts.append(Text(""))
             parts.append(Text(name, style="bold underline"))
-            parts.append(_bullets(items, numbered=numbered))
+            parts.append(_bullets(items, inner, numbered=numbered))
     ok = diagnosis.id == "both-ok"
     return Panel(
         Group(*parts),
@@ -163,16 +218,48 @@ def diagnosis_panel(diagnosis: Diagnosis) -> Panel:
         subtitle_align="right",
         border_style="green" if ok else "red" if diagnosis.differ else "yellow",
         padding=(0, 1),
+        width=width,
     )
 
 
+def verdict_line(report: Report, width: int = 80) -> Text:
+    """The verdict, first and last: green when every pull succeeded, red otherwise."""
+    ok = all(p.ok for p in report.pulls)
+    return _folded(short_digests(verdict(report)), width, "bold green" if ok else "bold red")
+
+
+def terminal_sections(report: Report, width: int) -> list[RenderableType]:
+    """The report top to bottom. Other panels (what each client prints) slot in here."""
+    return [
+        verdict_line(report, width),
+        Text(""),
+        comparison_table(report, width),
+        Text(""),
+        outcomes(report, width),
+        Text(""),
+        diagnosis_panel(report.diagnosis, width),
+        verdict_line(report, width),
+    ]
+
+
+def print_unpadded(console: Console, renderables: Sequence[RenderableType]) -> None:
+    """Print to a terminal as is; anywhere else (a file, a pipe) without trailing spaces."""
+    if console.is_terminal:
+        for renderable in renderables:
+            console.print(renderable)
+        return
+    with console.capture() as captured:
+        for renderable in renderables:
+            console.print(renderable)
+    text = "\n".join(line.rstrip() for line in captured.get().splitlines())
+    console.file.write(text + "\n")
+    console.file.flush()
+
+
 def render_terminal(report: Report, console: Console) -> None:
-    """Print the comparison table, the outcomes and the diagnosis panel to ``console``."""
+    """Print the verdict, the table, the outcomes, the diagnosis and the verdict again."""
     report = sanitize_report(report)
-    console.print(comparison_table(report))
-    console.print(outcomes(report))
-    console.print()
-    console.print(diagnosis_panel(report.diagnosis))
+    print_unpadded(console, terminal_sections(report, console.width))
 
 
 def _hosts_text(hosts: object) -> Text:

@@ -1,0 +1,278 @@
+"""What every human-facing renderer says about a step: its kind, its words, its row.
+
+Shared by the terminal, Markdown and HTML reports so they agree: the pulls are aligned by what
+each step did (ping beside ping, token beside token), statuses and results are plain words
+("TLS: the port speaks plain HTTP", "404 — docker ignores it"), the scheme and host are shown
+where they change, and long paths fold only at ``/``, ``?`` and ``&``. Pure functions only:
+this module must not print, decide a diagnosis or hold client wording (``clients/`` does).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from diagnose.model import Exchange, FailureKind, Outcome, Protocol, PullResult, PullStep, Report
+from diagnose.urls import split_url
+
+# ---------------------------------------------------------------------------------------------
+# Step kinds
+
+
+def step_kind(step: PullStep) -> str:
+    """What a step did, as a key to align pulls by: ``ping``, ``token``, ``layer 1/3`` …
+
+    The one place that reads kinds from labels; a typed step kind replaces it when the model
+    carries one. A retried request (``layer 1/3 (GET)``) is the same kind as the first try.
+    """
+    label = step.label.strip().lower()
+    return re.sub(r"\s*\((?:get|head)\)$", "", label)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One line of the side-by-side table: a kind, and each pull's step of that kind (or None)."""
+
+    kind: str
+    steps: tuple[PullStep | None, ...]
+
+
+def _lcs_pairs(left: Sequence[str], right: Sequence[str]) -> list[tuple[int, int]]:
+    """Index pairs of a longest common subsequence of two key lists."""
+    n, m = len(left), len(right)
+    table = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            if left[i] == right[j]:
+                table[i][j] = table[i + 1][j + 1] + 1
+            else:
+                table[i][j] = max(table[i + 1][j], table[i][j + 1])
+    pairs: list[tuple[int, int]] = []
+    i = j = 0
+    while i < n and j < m:
+        if left[i] == right[j]:
+            pairs.append((i, j))
+            i += 1
+            j += 1
+        elif table[i + 1][j] >= table[i][j + 1]:
+            i += 1
+        else:
+            j += 1
+    return pairs
+
+
+def align(pulls: Sequence[PullResult]) -> tuple[Row, ...]:
+    """The pulls' steps in rows by kind: same kinds share a row, the rest keep their order.
+
+    Each pull is merged into the rows so far along a longest common subsequence of kinds, so
+    docker's extra V1 steps get rows of their own instead of pairing with unrelated V2 steps.
+    """
+    rows: list[tuple[str, list[PullStep | None]]] = []
+    for index, pull in enumerate(pulls):
+        kinds = [step_kind(s) for s in pull.steps]
+        pairs = _lcs_pairs([kind for kind, _ in rows], kinds)
+        merged: list[tuple[str, list[PullStep | None]]] = []
+        r = s = 0
+        for row_at, step_at in [*pairs, (len(rows), len(kinds))]:
+            merged.extend(rows[r:row_at])  # rows this pull has nothing for
+            for extra in range(s, step_at):  # this pull's steps no earlier pull had
+                cells: list[PullStep | None] = [None] * len(pulls)
+                cells[index] = pull.steps[extra]
+                merged.append((kinds[extra], cells))
+            if row_at < len(rows) and step_at < len(kinds):
+                rows[row_at][1][index] = pull.steps[step_at]
+                merged.append(rows[row_at])
+            r, s = row_at + 1, step_at + 1
+        rows = merged
+    return tuple(Row(kind, tuple(cells)) for kind, cells in rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# Plain words
+
+_REGISTRY_CODES = {
+    "UNAUTHORIZED": "not authorized",
+    "DENIED": "access denied",
+    "NAME_UNKNOWN": "no such repository",
+    "MANIFEST_UNKNOWN": "no such manifest",
+    "BLOB_UNKNOWN": "no such blob",
+    "TOOMANYREQUESTS": "too many requests",
+    "NAME_INVALID": "invalid repository name",
+    "TAG_INVALID": "invalid tag",
+    "MANIFEST_INVALID": "manifest invalid",
+    "DIGEST_INVALID": "digest mismatch",
+    "UNSUPPORTED": "not supported",
+}
+
+
+def failure_words(kind: FailureKind | str, detail: str = "") -> str:
+    """A transport failure in words a person reads: ``TLS: certificate signed by an unknown
+    authority``, ``DNS: no such host``."""
+    kind = str(kind)
+    low = detail.lower()
+    if kind == FailureKind.TLS:
+        if "wrong version number" in low or "plain http" in low or "http response to https" in low:
+            return "TLS: the port speaks plain HTTP"
+        if any(s in low for s in ("unknown authority", "local issuer", "self-signed", "self signed")):
+            return "TLS: certificate signed by an unknown authority"
+        if any(
+            s in low for s in ("hostname mismatch", "not valid for", "doesn't match", "ip address mismatch")
+        ):
+            return "TLS: certificate not valid for this host name"
+        if "expired" in low:
+            return "TLS: certificate has expired"
+        return "TLS: handshake failed"
+    words = {
+        FailureKind.DNS: "DNS: no such host",
+        FailureKind.REFUSED: "connection refused",
+        FailureKind.RESET: "connection reset by the server",
+        FailureKind.TIMEOUT: "timed out",
+        FailureKind.TOO_MANY_REDIRECTS: "too many redirects",
+        FailureKind.BODY_TOO_LARGE: "answer too large",
+        FailureKind.INVALID_URL: "invalid URL",
+    }
+    if kind in words:
+        return words[FailureKind(kind)]
+    if kind == FailureKind.CLIENT_SIDE:
+        return "not sent: " + (detail.split(" (")[0] if detail else "refused by the client")
+    return "failed: " + (detail or kind)
+
+
+def result_words(step: PullStep, exchange: Exchange | None = None) -> str:
+    """A step's status and result in plain words: ``401 — asks for a Bearer token``."""
+    if exchange is not None and exchange.failure is not None and step.status is None:
+        return failure_words(exchange.failure.kind, exchange.failure.detail)
+    result = step.result.strip()
+    if step.status is None:
+        try:
+            return failure_words(FailureKind(result))
+        except ValueError:
+            return result or "no answer"
+    status = str(step.status)
+    rest = result[len(status) :].strip(" :·-—") if result.startswith(status) else result
+    words = _rest_words(step, rest)
+    return f"{status} — {words}" if words else status
+
+
+def _rest_words(step: PullStep, rest: str) -> str:
+    kind = step_kind(step)
+    ignored = re.fullmatch(r"\(ignored; standalone=(true|false)\)", rest)
+    if ignored:
+        if ignored.group(1) == "true":
+            return "docker ignores it (standalone: Basic auth on every V1 request)"
+        return "docker ignores it"
+    challenge = re.fullmatch(r"(\w[\w, ]*) challenge", rest)
+    if challenge:
+        schemes = challenge.group(1)
+        if schemes.lower() == "bearer":
+            return "asks for a Bearer token"
+        if schemes.lower() == "basic":
+            return "asks for a user and password (Basic)"
+        if schemes.lower() == "no":
+            return "no challenge"
+        return f"asks for {schemes} auth"
+    access = re.fullmatch(r"token \(access: (.*)\)", rest)
+    if access:
+        granted = access.group(1)
+        return "token grants no access" if granted == "none" else f"token grants {granted}"
+    codes = rest.split()
+    if codes and all(c in _REGISTRY_CODES for c in codes):
+        return "; ".join(f"{_REGISTRY_CODES[c]} ({c})" for c in codes)
+    if rest == "digest ok":
+        return "digest verified"
+    if kind == "ping" and rest == "OK":
+        return "V2 API here"
+    return rest
+
+
+_OUTCOME_WORDS = {
+    Outcome.OK: "pulled",
+    Outcome.UNAUTHORIZED: "not authorized (401)",
+    Outcome.DENIED: "access denied",
+    Outcome.NOT_FOUND: "not found",
+    Outcome.AUTH_FAILED: "credentials rejected",
+    Outcome.RATE_LIMITED: "rate limited",
+    Outcome.TLS_ERROR: "TLS error",
+    Outcome.CONNECTION_ERROR: "could not connect",
+    Outcome.TIMEOUT: "timed out",
+    Outcome.PROTOCOL_ERROR: "answer not understood",
+    Outcome.UNSUPPORTED: "unsupported (platform or media type)",
+    Outcome.INTEGRITY_ERROR: "digest mismatch",
+    Outcome.SERVER_ERROR: "server error",
+}
+
+
+def outcome_words(pull: PullResult) -> str:
+    """``not found — the V1 API's answer``: the outcome and which API gave it, in words."""
+    words = _OUTCOME_WORDS.get(pull.outcome, pull.outcome.value)
+    if pull.protocol is Protocol.V1:
+        return f"{words} — the V1 API's answer"
+    if pull.protocol is Protocol.V2 and not pull.ok:
+        return f"{words} — the V2 API's answer"
+    return words
+
+
+def verdict(report: Report) -> str:
+    """The one line a person reads first and last: what is wrong, in words."""
+    mark = "✓" if all(p.ok for p in report.pulls) else "✗"
+    return f"{mark} {report.diagnosis.title}"
+
+
+# ---------------------------------------------------------------------------------------------
+# URLs, digests, folding
+
+
+def origin(url: str) -> str:
+    """``https://host:port`` of a recorded URL ("" when it cannot be split)."""
+    parts = split_url(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+def short_request(url: str, previous_origin: str | None) -> str:
+    """The URL as a step shows it: the origin only when it differs from the step before."""
+    parts = split_url(url)
+    here = origin(url)
+    rest = parts.path or "/"
+    if parts.query:
+        # Shown decoded (``scope=repository:library/x:pull``): readable, and it folds at ``/``.
+        # The curl commands keep the exact encoded URL.
+        rest += "?" + unquote(parts.query)
+    if not here:
+        return url
+    return rest if here == previous_origin else here + rest
+
+
+_DIGEST = re.compile(r"\b((?:sha256|sha384|sha512):)?([0-9a-f]{12})[0-9a-f]{20,}\b")
+
+
+def short_digests(text: str) -> str:
+    """Digests and V1 image IDs shortened to 12 hex digits, as ``docker images`` shows IDs
+    (whole in JSON and Markdown)."""
+    return _DIGEST.sub(lambda m: f"{m.group(1) or ''}{m.group(2)}…", text)
+
+
+_BREAK = re.compile(r"(?<=/)(?<!:/)|(?=[?&])|(?<= )")
+
+
+def fold(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width``, broken only after ``/`` or a space, or before
+    ``?`` and ``&``; a single piece longer than ``width`` is the only thing ever cut."""
+    width = max(width, 8)
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        pieces = [p for p in _BREAK.split(paragraph) if p]
+        line = ""
+        for piece in pieces:
+            if len(line) + len(piece) <= width:
+                line += piece
+                continue
+            if line.strip():
+                lines.append(line.rstrip())
+            line = piece.lstrip(" ") if line.strip() else line + piece
+            while len(line) > width:
+                lines.append(line[:width])
+                line = line[width:]
+        lines.append(line.rstrip())
+    return lines
