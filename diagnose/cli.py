@@ -251,7 +251,9 @@ def compare(
         verify_layers=verify_layers,
     )
     verify: bool | str = str(ca_cert) if ca_cert is not None and tls_verify else tls_verify
-    transport = TransportOptions(verify=verify, timeout=timeout)
+    from diagnose.proxy import proxy_environment
+
+    transport = TransportOptions(verify=verify, timeout=timeout, proxy_env=proxy_environment(os.environ))
     err = _stderr()
     started = time.monotonic()
     err.print(f"diagnose: pulling {reference.canonical} two ways (v2-only, v2-then-v1)…")

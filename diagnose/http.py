@@ -100,3 +100,6 @@ class TransportOptions:
     timeout: float = 30.0  # connect and per-read timeout; also bounds body reads (MIN_BODY_RATE)
     user_agent: str | None = None  # default: diagnose/<version>
     max_redirects: int = 10
+    # HTTP(S)_PROXY / NO_PROXY / REQUEST_METHOD as the user's environment had them (both cases);
+    # the proxy of each request is chosen from these like Go's ProxyFromEnvironment (proxy.py).
+    proxy_env: tuple[tuple[str, str], ...] = ()

@@ -65,6 +65,7 @@ class FailureKind(StrEnum):
     BODY_TOO_LARGE = "body_too_large"  # kept as a note on a response, see RecordedResponse
     INVALID_URL = "invalid_url"
     CLIENT_SIDE = "client_side"  # the client refused to send (docker's "no basic auth credentials")
+    PROXY = "proxy"  # the proxy refused or failed the tunnel (CONNECT answered 407, 502, ...)
     OTHER = "other"
 
 
@@ -129,6 +130,7 @@ class Exchange:
     redirect_of: int | None = None  # id of the exchange whose Location led here
     note: str | None = None  # e.g. "Authorization not forwarded to another host"
     started_at: str = ""  # ISO 8601 UTC, ms precision, when the request was sent ("" if unknown)
+    proxy: str | None = None  # the proxy it went through (Go's ProxyFromEnvironment), redacted
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,6 +52,7 @@ from diagnose.model import (
     TransportFailure,
     header_value,
 )
+from diagnose.proxy import choose_proxy
 from diagnose.redact import (
     learned_secrets,
     recorded_body,
@@ -329,11 +330,9 @@ class RecordingClient:
         )
         return Reply(exchange_id=exchange_id, url=url, status=None, failure=failure)
 
-    def _proxies_for(self, url: str) -> dict[str, str]:
-        # Go's ProxyFromEnvironment never proxies localhost/loopback; neither do we.
-        if _is_loopback(origin(url)[1]):
-            return {}
-        return dict(requests.utils.get_environ_proxies(url))
+    def _proxy_for(self, url: str) -> str | None:
+        """The proxy a Go client would use for ``url`` (localhost and loopback never)."""
+        return choose_proxy(url, dict(self._options.proxy_env)).proxy
 
     def _record_request(
         self, method: str, url: str, wire: Headers, body: bytes | None, secrets: Sequence[str]
@@ -382,11 +381,12 @@ class RecordingClient:
         status: int | None = None
         reason = ""
         received: Headers = ()
+        proxy = self._proxy_for(url)
         try:
             try:
                 prepared = self._session.prepare_request(requests.Request(method, url, data=body))
             except SEND_ERRORS as exc:
-                failure = failure_from_exception(exc, url=url, timeout=timeout)
+                failure = failure_from_exception(exc, url=url, timeout=timeout, proxy=proxy)
             else:
                 for key, value in prepared.headers.items():
                     if key not in wire:  # Content-Length for bodies
@@ -399,10 +399,10 @@ class RecordingClient:
                         allow_redirects=False,
                         timeout=(timeout, timeout),
                         verify=self._options.verify,
-                        proxies=self._proxies_for(url),
+                        proxies={"http": proxy, "https": proxy} if proxy else {},
                     )
                 except SEND_ERRORS as exc:
-                    failure = failure_from_exception(exc, url=url, timeout=timeout)
+                    failure = failure_from_exception(exc, url=url, timeout=timeout, proxy=proxy)
             if response is not None:
                 raw = response.raw
                 status = response.status_code
@@ -459,6 +459,7 @@ class RecordingClient:
                 redirect_of=redirect_of,
                 note=scrub_text(note, secrets) if note else None,
                 started_at=started_at,
+                proxy=redact_url(proxy, secrets) if proxy else None,
             )
         )
         if failure is not None:

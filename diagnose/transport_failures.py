@@ -104,13 +104,28 @@ def _endpoint(url: str) -> str:
 
 
 def failure_from_exception(
-    exc: BaseException, *, url: str, timeout: float, reading_body: bool = False
+    exc: BaseException, *, url: str, timeout: float, reading_body: bool = False, proxy: str | None = None
 ) -> TransportFailure:
     """Map a requests/urllib3/socket/ssl exception to a ``TransportFailure`` with a one-line,
     plain-words detail (the OS or TLS reason, not a repr chain). Not redacted here."""
     chain = _chain(exc)
     where = _endpoint(url)
-    via_proxy = "via proxy: " if _first(chain, requests.exceptions.ProxyError) else ""
+    proxy_error = _first(chain, requests.exceptions.ProxyError, urllib3.exceptions.ProxyError)
+    via_proxy = "via proxy: " if proxy_error else ""
+    proxy_where = _endpoint(proxy) if proxy else "the proxy"
+
+    # The proxy answered the CONNECT itself (407 credentials, 502/503 upstream, 403 policy):
+    # http.client raises OSError("Tunnel connection failed: <status> <reason>").
+    tunnel = next((e for e in chain if str(e).startswith("Tunnel connection failed")), None)
+    if tunnel is not None:
+        status = str(tunnel).removeprefix("Tunnel connection failed:").strip() or "no status"
+        return TransportFailure(
+            FailureKind.PROXY, f"proxy {proxy_where} refused the tunnel to {where}: {status}"
+        )
+    if proxy_error is not None and _first(chain, ConnectionRefusedError):
+        return TransportFailure(
+            FailureKind.PROXY, f"cannot connect to proxy {proxy_where}: connection refused"
+        )
 
     invalid = _first(
         chain,

@@ -206,6 +206,23 @@ def go_url_error(method: str, url: str, inner: str) -> str:
     return f"{go_method_op(method)} {go_quote(url)}: {inner}"
 
 
+def proxy_error_text(detail: str) -> str:
+    """Go net/http's proxy errors (transport.go dialConn), from the transport's recorded detail.
+
+    A CONNECT answered with a non-200 status fails with the status text alone
+    (``errors.New(text)`` after cutting the code: ``Proxy Authentication Required``); a proxy
+    that cannot be reached fails with ``proxyconnect tcp: dial tcp HOST:PORT: …``.
+    """
+    if "refused the tunnel" in detail:
+        status = detail.rsplit(": ", 1)[-1]
+        code, _, text = status.partition(" ")
+        return text if code.isdigit() and text else status
+    if detail.startswith("cannot connect to proxy "):
+        proxy = detail.removeprefix("cannot connect to proxy ").split(":", 2)
+        return f"proxyconnect tcp: dial tcp {proxy[0]}:{proxy[1]}: connect: connection refused"
+    return detail
+
+
 def transport_error_text(kind: FailureKind, host_port: str, detail: str) -> str:
     """The inner text of a network failure in modern Go (>= 1.20) wording.
 
@@ -213,6 +230,8 @@ def transport_error_text(kind: FailureKind, host_port: str, detail: str) -> str:
     """
     if kind is FailureKind.REFUSED:
         return f"dial tcp {host_port}: connect: connection refused"
+    if kind is FailureKind.PROXY:
+        return proxy_error_text(detail)
     if kind is FailureKind.DNS:
         # (derived) Go adds " on <resolver>:53" when a resolver answered
         return f"dial tcp: lookup {host_of(host_port)}: no such host"

@@ -84,7 +84,7 @@ def outcome_for_failure(kind: FailureKind) -> Outcome:
         return Outcome.TLS_ERROR
     if kind is FailureKind.TIMEOUT:
         return Outcome.TIMEOUT
-    if kind in (FailureKind.DNS, FailureKind.REFUSED, FailureKind.RESET):
+    if kind in (FailureKind.DNS, FailureKind.REFUSED, FailureKind.RESET, FailureKind.PROXY):
         return Outcome.CONNECTION_ERROR
     if kind is FailureKind.CLIENT_SIDE:
         return Outcome.UNAUTHORIZED

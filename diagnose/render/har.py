@@ -91,6 +91,7 @@ def _entry(exchange: Exchange, started: datetime, page: str) -> dict[str, Any]:
             "step": exchange.step,
             "redirect_of": exchange.redirect_of,
             "note": exchange.note,
+            "proxy": exchange.proxy,
         },
     }
     if request.body:

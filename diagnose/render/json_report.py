@@ -129,6 +129,7 @@ def _exchange(exchange: Exchange) -> dict[str, Any]:
         "redirect_of": exchange.redirect_of,
         "note": exchange.note,
         "started_at": exchange.started_at,
+        "proxy": exchange.proxy,
     }
 
 
@@ -338,6 +339,7 @@ def _exchange_from(data: object, where: str) -> Exchange:
         redirect_of=_opt_int(obj, "redirect_of", where),
         note=_opt_str(obj, "note", where),
         started_at=_str(obj, "started_at", where, ""),
+        proxy=_opt_str(obj, "proxy", where),
     )
 
 
