@@ -24,6 +24,8 @@ from diagnose.model import (
     Report,
     Strategy,
 )
+from diagnose.pullers.containerd import pull_containerd
+from diagnose.pullers.docker_endpoints import pull_docker_endpoints
 from diagnose.pullers.options import PullOptions
 from diagnose.pullers.v2_only import pull_v2_only
 from diagnose.pullers.v2_then_v1 import is_insecure, pull_v2_then_v1
@@ -36,6 +38,8 @@ Puller = Callable[[ImageReference, HttpClient, PullOptions], PullResult]
 PULLERS: dict[Strategy, Puller] = {
     Strategy.V2_ONLY: pull_v2_only,
     Strategy.V2_THEN_V1: pull_v2_then_v1,
+    Strategy.DOCKER_ENDPOINTS: pull_docker_endpoints,
+    Strategy.CONTAINERD: pull_containerd,
 }
 
 # What each pull says it is. Registries may vary answers by User-Agent, so each names the
@@ -46,6 +50,11 @@ USER_AGENTS: dict[Strategy, str] = {
         "docker/1.12.6 go/go1.6.4 git-commit/78d1802 os/linux arch/amd64 "
         f"UpstreamClient(diagnose/{__version__})"
     ),
+    Strategy.DOCKER_ENDPOINTS: (
+        "docker/20.10.24+dfsg1 go/go1.19.8 git-commit/5d6db84 os/linux arch/amd64 "
+        f"UpstreamClient(diagnose/{__version__})"
+    ),
+    Strategy.CONTAINERD: f"containerd/1.6.20~ds1 diagnose/{__version__}",
 }
 
 
@@ -77,7 +86,8 @@ def run_pull(
     """One pull with its own recording client; ``learned`` receives the secrets it saw
     (tokens, Basic credentials) so the whole report can be scrubbed with every pull's."""
     transport = dataclasses.replace(transport, user_agent=transport.user_agent or USER_AGENTS[strategy])
-    if strategy is Strategy.V2_THEN_V1 and is_insecure(ref.domain, options):
+    docker_family = strategy in (Strategy.V2_THEN_V1, Strategy.DOCKER_ENDPOINTS)
+    if docker_family and is_insecure(ref.domain, options):
         # docker 1.12 skips certificate verification for insecure registries (127.0.0.0/8
         # always): registry/registry.go newTLSConfig sets InsecureSkipVerify.
         transport = dataclasses.replace(transport, verify=False)

@@ -162,6 +162,19 @@ def _manifest_url(facts: PullFacts, token: Exchange) -> str:
     return f"{base}/v2/{facts.ref.path}/manifests/{facts.ref.reference_in_repo}"
 
 
+def continue_on_error(err: DistributionError) -> bool:
+    """pull_v2.go allowV1Fallback + distribution/errors.go continueOnError (not a mirror).
+
+    Only an errcode.Error first in the list whose code is not UNAUTHORIZED, MANIFEST_UNKNOWN or
+    NAME_UNKNOWN stops the pull at this endpoint; a bare ErrorCode, an unparsable body, an
+    unexpected status and url errors all move on to the next endpoint.
+    """
+    if err.first_is_error:
+        assert err.first is not None
+        return err.first.code in FALLBACK_CODES
+    return True
+
+
 def translate(err: DistributionError, ref: ImageReference, era: DockerEra) -> str:
     """distribution/errors.go TranslatePullError: only the first error counts."""
     first = err.first
@@ -279,6 +292,10 @@ def _registry_error(exchange: Exchange, full: str) -> str:
     return "error from registry: " + "\n".join(messages)
 
 
+BY_ERA: dict[DockerEra, Callable[[PullFacts], Prediction]] = {
+    era: _predict_endpoints(era) for era in DockerEra
+}
+
 MODELS: tuple[ClientModel, ...] = (
     ClientModel(
         "docker-1.12",
@@ -299,14 +316,14 @@ MODELS: tuple[ClientModel, ...] = (
         "Docker Engine 1.13-17.06",
         Strategy.DOCKER_ENDPOINTS,
         "moby/moby v17.06.2-ce distribution/errors.go, distribution/pull.go, distribution/pull_v2.go",
-        _predict_endpoints(DockerEra.D17),
+        BY_ERA[DockerEra.D17],
     ),
     ClientModel(
         "docker-18",
         "Docker Engine 17.07-18.09",
         Strategy.DOCKER_ENDPOINTS,
         "moby/moby v18.09.9 distribution/errors.go, distribution/pull.go, distribution/pull_v2.go",
-        _predict_endpoints(DockerEra.D18),
+        BY_ERA[DockerEra.D18],
     ),
     ClientModel(
         "docker-20.10",
@@ -314,7 +331,7 @@ MODELS: tuple[ClientModel, ...] = (
         Strategy.DOCKER_ENDPOINTS,
         "moby/moby v20.10.24 distribution/errors.go, distribution/pull.go, distribution/pull_v2.go, "
         "vendor/github.com/docker/distribution/registry/client/errors.go, repository.go",
-        _predict_endpoints(DockerEra.D2010),
+        BY_ERA[DockerEra.D2010],
     ),
     ClientModel(
         "docker-29-containerd",
