@@ -107,7 +107,8 @@ def test_missing_tag(lab: Lab) -> None:
         "manifest unknown: manifest unknown"
     )
     assert clients["containerd"].message == (
-        f'ctr: failed to resolve reference "{host}/library/busybox:nope": {host}/library/busybox:nope: not found'
+        f'ctr: failed to resolve reference "{host}/library/busybox:nope": '
+        f"{host}/library/busybox:nope: not found"
     )
     assert clients["kubelet"].message.startswith(
         f'Failed to pull image "{host}/library/busybox:nope": rpc error: code = NotFound desc = '
@@ -127,7 +128,8 @@ def test_wrong_password(lab: Lab) -> None:
     )
     assert clients["docker-20.10"].message == (
         "Using default tag: latest\nError response from daemon: Head "
-        f'"http://{lab.registry_host}/v2/library/alpine/manifests/latest": unauthorized: incorrect username or '
+        f'"http://{lab.registry_host}/v2/library/alpine/manifests/latest": '
+        "unauthorized: incorrect username or "
         "password"
     )
 
@@ -192,7 +194,8 @@ def test_connection_refused() -> None:
     )
     assert clients["containerd"].message == (
         f'ctr: failed to resolve reference "127.0.0.1:{port}/app:latest": failed to do request: Head '
-        f'"http://127.0.0.1:{port}/v2/app/manifests/latest": dial tcp 127.0.0.1:{port}: connect: connection refused'
+        f'"http://127.0.0.1:{port}/v2/app/manifests/latest": '
+        f"dial tcp 127.0.0.1:{port}: connect: connection refused"
     )
 
 
