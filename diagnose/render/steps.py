@@ -230,15 +230,19 @@ def origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
+_READABLE = re.compile(r"%(?:3[aA]|2[fF]|2[cC])")
+
+
 def short_request(url: str, previous_origin: str | None) -> str:
     """The URL as a step shows it: the origin only when it differs from the step before."""
     parts = split_url(url)
     here = origin(url)
     rest = parts.path or "/"
     if parts.query:
-        # Shown decoded (``scope=repository:library/x:pull``): readable, and it folds at ``/``.
-        # The curl commands keep the exact encoded URL.
-        rest += "?" + unquote(parts.query)
+        # ``scope=repository:library/x:pull`` shown with its ``:`` ``/`` ``,`` decoded: readable,
+        # and it folds at ``/``. Nothing else is decoded: a decoded query could turn a scrubbed
+        # URL back into a spelling of a secret. The curl commands keep the exact URL.
+        rest += "?" + _READABLE.sub(lambda m: unquote(m.group(0)), parts.query)
     if not here:
         return url
     return rest if here == previous_origin else here + rest
