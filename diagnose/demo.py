@@ -26,6 +26,7 @@ class Scenario:
     path: str  # repository[:tag] inside the lab
     user: str | None = None
     v1: LabV1 = LabV1.ABSENT
+    password: str | None = None  # None: the user's real lab password
 
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -35,6 +36,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("4. logged in as alice, a repository she does not have", "alice/does-not-exist", user="alice"),
     Scenario("5. a tag that does not exist in a public repository", "library/busybox:no-such-tag"),
     Scenario("6. an image that exists only on the legacy V1 API", "library/oldtimer", v1=LabV1.PRESENT),
+    Scenario("7. alice with a wrong password", "alice/private-app", user="alice", password="wrong-password"),
 )
 
 
@@ -46,7 +48,8 @@ def run_demo(progress: Console, timeout: float = 10.0) -> list[Report]:
         for scenario in SCENARIOS:
             lab = labs[scenario.v1]
             ref = parse_reference(f"{lab.registry_host}/{scenario.path}")
-            creds = (scenario.user, LAB_USERS[scenario.user]) if scenario.user else None
+            password = scenario.password or LAB_USERS.get(scenario.user or "", "")
+            creds = (scenario.user, password) if scenario.user else None
             progress.print(f"diagnose demo: {scenario.title} ({ref.canonical})", markup=False)
             reports.append(
                 compare(

@@ -168,6 +168,18 @@ class PullStep:
 
 
 @dataclass(frozen=True, slots=True)
+class MessageVariant:
+    """Another form of a client's output, printed under another condition (``when``).
+
+    Docker 1.12 ends a 401 from its daemon differently in a terminal (a login prompt) and
+    without one (an error): the report shows one form as ``message`` and keeps the other here.
+    """
+
+    when: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class PullResult:
     """What one strategy did and what its client would have printed."""
 
@@ -180,6 +192,7 @@ class PullResult:
     exchanges: tuple[Exchange, ...] = ()
     error: PullError | None = None
     notes: tuple[str, ...] = ()  # facts noticed on the way (token access, fallbacks taken ...)
+    variants: tuple[MessageVariant, ...] = ()  # the client's other outputs, e.g. in a terminal
 
     @property
     def ok(self) -> bool:

@@ -4,6 +4,7 @@ the strict client. Pure tables where possible, real servers on 127.0.0.1 otherwi
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -203,3 +204,150 @@ def test_strict_client_reads_schema1() -> None:
         v2, _ = run_pulls(ref, PullOptions(tls_verify=False), TransportOptions(timeout=5))
     assert v2.ok, v2.message
     assert [s.label for s in v2.steps if s.label.startswith("layer")] == ["layer 1/1"]
+
+
+# --- D1: a non-streamed "unauthorized" makes the daemon answer 401; the CLI asks for a login ---
+
+BARE_UNAUTHORIZED = b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}'
+
+
+class BareUnauthorized(OpenV2Handler):
+    """A V2 registry that answers every manifest with a bare UNAUTHORIZED (detail null)."""
+
+    def answer(self) -> None:
+        self.reply(401, BARE_UNAUTHORIZED, [VERSION, ("Content-Type", "application/json")])
+
+
+def test_bare_unauthorized_ends_in_the_login_prompt() -> None:
+    """D12 errcode: a null detail with the default message decodes to a bare ErrorCode, so
+    allowV1Fallback does not apply and the ping's confirmedV2 skips V1 (pull_v2.go:749-776). The
+    last error, "unauthorized", was never streamed: the daemon answers 401 (moby v1.12.6
+    api/server/httputils/errors.go:63) and the CLI prompts (api/client/registry.go:50, :107)."""
+    with serve(BareUnauthorized) as server:
+        ref = parse_reference(f"127.0.0.1:{server.port}/library/x:1")
+        _, docker = run_pulls(ref, PullOptions(tls_verify=False), TransportOptions(timeout=5))
+    assert docker.message == (
+        "\nPlease login prior to pull:\nError: Cannot perform an interactive login from a non TTY device"
+    )
+    assert [(v.when, v.message) for v in docker.variants] == [
+        (
+            "in a terminal it prints instead (then it waits for a login and retries the pull)",
+            "\nPlease login prior to pull:\nUsername: ",
+        )
+    ]
+    assert not any(s.label.startswith("v1") for s in docker.steps)
+    assert any("never shows: unauthorized" in note for note in docker.notes)
+
+
+# --- D12 / issue 6 item 13: blobs are fetched with GET and only docker's headers ---------------
+
+SCHEMA2_CONFIG = b'{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}'
+SCHEMA2_LAYER = b"layer bytes"
+
+
+def _sha(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+SCHEMA2 = json.dumps(
+    {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "digest": _sha(SCHEMA2_CONFIG),
+            "size": len(SCHEMA2_CONFIG),
+        },
+        "layers": [
+            {
+                "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                "digest": _sha(SCHEMA2_LAYER),
+                "size": len(SCHEMA2_LAYER),
+            }
+        ],
+    }
+).encode()
+
+
+class OpenSchema2(OpenV2Handler):
+    """An open registry serving one schema2 image; ``manifest_type`` is its Content-Type."""
+
+    manifest_type = "application/vnd.docker.distribution.manifest.v2+json"
+    missing_layer = False
+
+    def answer(self) -> None:
+        if "/manifests/" in self.path:
+            self.reply(200, SCHEMA2, [VERSION, ("Content-Type", self.manifest_type)])
+        elif self.path.endswith(_sha(SCHEMA2_CONFIG)):
+            self.reply(200, SCHEMA2_CONFIG, [VERSION])
+        elif self.path.endswith(_sha(SCHEMA2_LAYER)) and not self.missing_layer:
+            self.reply(200, SCHEMA2_LAYER, [VERSION])
+        else:
+            self.reply(
+                404, b'{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown to registry"}]}', [VERSION]
+            )
+
+
+class MissingLayer(OpenSchema2):
+    missing_layer = True
+
+
+class Schema2AsJson(OpenSchema2):
+    manifest_type = "application/json"
+
+
+def _blob_requests(docker_exchanges: tuple) -> list[tuple[str, list[str]]]:
+    return [
+        (e.request.method, [name.lower() for name, _ in e.request.headers])
+        for e in docker_exchanges
+        if e.step == "config" or e.step.startswith("layer")
+    ]
+
+
+def test_docker_blob_requests_are_plain_gets_without_accept() -> None:
+    """D12 registry/client/transport/http_reader.go:172-184 (layers) and repository.go:627-635
+    (config): a bare GET; the manifest's Accept headers never reach a blob request."""
+    with serve(OpenSchema2) as server:
+        ref = parse_reference(f"127.0.0.1:{server.port}/library/x:1")
+        _, docker = run_pulls(ref, PullOptions(tls_verify=False), TransportOptions(timeout=5))
+    assert docker.ok, docker.message
+    blobs = _blob_requests(docker.exchanges)
+    assert [method for method, _ in blobs] == ["GET", "GET"]
+    for _, names in blobs:
+        assert "accept" not in names and "authorization" not in names, names
+    assert docker.message.splitlines()[-2:] == [
+        f"Digest: {_sha(SCHEMA2)}",
+        f"Status: Downloaded newer image for 127.0.0.1:{server.port}/library/x:1",
+    ]
+
+
+def test_docker_blob_requests_with_a_token_carry_only_the_bearer(lab: Lab) -> None:
+    ref = parse_reference(f"{lab.registry_host}/alice/private-app:latest")
+    creds = ("alice", LAB_USERS["alice"])
+    _, docker = run_pulls(ref, PullOptions(credentials=creds, tls_verify=False), TransportOptions(timeout=5))
+    assert docker.ok, docker.message
+    blobs = [e for e in docker.exchanges if e.step == "config" or e.step.startswith("layer")]
+    assert blobs and all(e.request.method == "GET" for e in blobs)
+    for exchange in blobs:
+        names = [name.lower() for name, _ in exchange.request.headers]
+        assert "accept" not in names
+        assert (header_value(exchange.request.headers, "Authorization") or "").startswith("Bearer ")
+
+
+def test_a_missing_layer_is_unknown_blob() -> None:
+    """D12 registry/client/repository.go:647-651: a blob GET answered 404 is ErrBlobUnknown."""
+    with serve(MissingLayer) as server:
+        ref = parse_reference(f"127.0.0.1:{server.port}/library/x:1")
+        _, docker = run_pulls(ref, PullOptions(tls_verify=False), TransportOptions(timeout=5))
+    assert docker.message.splitlines()[-2:] == ["1: Pulling from library/x", "unknown blob"]
+    assert docker.outcome is Outcome.NOT_FOUND
+
+
+def test_schema2_served_as_application_json_is_read_as_schema1() -> None:
+    """D8: D12 manifests.go:86-107 picks the parser by Content-Type only; application/json is
+    schema1 (schema1/manifest.go:54), whose libtrust parse wants signatures (jsonsign.go:499-502)."""
+    with serve(Schema2AsJson) as server:
+        ref = parse_reference(f"127.0.0.1:{server.port}/library/x:1")
+        _, docker = run_pulls(ref, PullOptions(tls_verify=False), TransportOptions(timeout=5))
+    assert docker.message == "Error response from daemon: missing signature key"
+    assert not any(s.label.startswith("v1") for s in docker.steps)

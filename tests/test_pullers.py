@@ -129,11 +129,17 @@ def test_wrong_password(lab: Lab) -> None:
         "unable to retrieve auth token: invalid username/password: "
         "unauthorized: incorrect username or password"
     )
+    # D1: the daemon's error contains "unauthorized", so it answers 401 and the CLI asks for a
+    # login (moby v1.12.6 api/server/httputils/errors.go:63, engine-api image_pull.go:35-41).
     assert docker.message == (
-        "Using default tag: latest\n"
-        f"Error response from daemon: Get http://{lab.registry_host}/v2/library/alpine/manifests/latest: "
-        "unauthorized: incorrect username or password"
+        "Using default tag: latest\n\nPlease login prior to pull:\n"
+        "Error: Cannot perform an interactive login from a non TTY device"
     )
+    assert [v.message for v in docker.variants] == [
+        "Using default tag: latest\n\nPlease login prior to pull:\nUsername (alice): "
+    ]
+    hidden = f"Get http://{lab.registry_host}/v2/library/alpine/manifests/latest: unauthorized: incorrect"
+    assert any(hidden in note for note in docker.notes)
     assert docker.protocol is Protocol.V2
     assert not any(step.label.startswith("v1") for step in docker.steps)
 

@@ -18,6 +18,9 @@ finally shows also depends on ``daemon_message`` (streamed or not).
 
 from __future__ import annotations
 
+import base64
+import json
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -56,6 +59,7 @@ class V2ErrorKind(StrEnum):
     UNEXPECTED_STATUS = "unexpected_status"  # *UnexpectedHTTPStatusError (outside 400-499)
     TRANSPORT = "transport"  # *url.Error around a network failure
     NO_BASIC_CREDENTIALS = "no_basic_credentials"  # *url.Error around auth.ErrNoBasicAuthCredentials
+    OTHER = "other"  # any other Go error (a manifest docker 1.12 cannot unmarshal, ...)
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,42 +249,486 @@ def v1_tag_not_found(tag: str, full_name: str) -> str:
     return f"Tag {tag} not found in repository {full_name}"
 
 
-def daemon_message(text: str, *, flushed: bool) -> str:
-    """What the CLI prints for a failed pull.
+def go_trim_space(text: str) -> str:
+    """Go's ``strings.TrimSpace``: Unicode white space (``unicode.IsSpace``) at both ends.
 
-    Before anything was streamed the daemon answers with an HTTP error and engine-api
-    client/request.go prints ``Error response from daemon: %s``; once ``Pulling repository ...``
-    was flushed the error travels in the JSON stream and is printed bare (M12
-    pkg/streamformatter/streamformatter.go, pkg/jsonmessage/jsonmessage.go).
+    Python's ``str.isspace`` also counts the ASCII separators U+001C-U+001F, which Go keeps.
     """
-    return text if flushed else f"Error response from daemon: {text}"
+    start, end = 0, len(text)
+    while start < end and text[start].isspace() and text[start] not in _NOT_GO_SPACE:
+        start += 1
+    while end > start and text[end - 1].isspace() and text[end - 1] not in _NOT_GO_SPACE:
+        end -= 1
+    return text[start:end]
+
+
+_NOT_GO_SPACE = frozenset("\x1c\x1d\x1e\x1f")
+
+
+def daemon_message(text: str, *, flushed: bool) -> str:
+    """What the CLI prints for a failed pull whose daemon status is not 401.
+
+    Before anything was streamed the daemon answers with an HTTP error (M12
+    api/server/router/image/image_routes.go:116-119) and engine-api client/request.go:148 prints
+    ``Error response from daemon: %s`` with ``strings.TrimSpace`` (D13: the trailing newline of a
+    multi-error ``errors:\\n…\\n`` text is dropped). Once ``Pulling repository …`` or ``Pulling
+    from …`` was flushed the error travels in the JSON stream (image_routes.go:120-121) and
+    cmd/docker/docker.go:84 prints it bare with ``Fprintln``.
+    """
+    return text if flushed else f"Error response from daemon: {go_trim_space(text)}"
+
+
+# M12 api/server/httputils/errors.go:51-71 GetHTTPErrorStatusCode: pull errors carry no HTTP
+# status of their own, so the first keyword found in the lower-cased text decides it.
+_STATUS_KEYWORDS: tuple[tuple[str, int], ...] = (
+    ("not found", 404),
+    ("no such", 404),
+    ("bad parameter", 400),
+    ("no command", 400),
+    ("conflict", 409),
+    ("impossible", 406),
+    ("wrong login/password", 401),
+    ("unauthorized", 401),
+    ("hasn't been activated", 403),
+    ("this node", 406),
+)
+
+
+def daemon_http_status(text: str) -> int:
+    """The HTTP status the 1.12 daemon answers ``POST /images/create`` with for this error."""
+    lowered = text.lower()
+    for keyword, status in _STATUS_KEYWORDS:
+        if keyword in lowered:
+            return status
+    return 500  # errors.go:74-76
+
+
+# M12 api/client/registry.go:50: ``fmt.Fprintf(cli.out, "\nPlease login prior to %s:\n", cmdName)``
+LOGIN_PROMPT = "Please login prior to pull:"
+# M12 api/client/registry.go:106-107 ConfigureAuth, when stdin is not a terminal
+NON_TTY_LOGIN_ERROR = "Error: Cannot perform an interactive login from a non TTY device"
+
+
+def username_prompt(stored_username: str | None) -> str:
+    """M12 api/client/registry.go:60-66 promptWithDefault and :117: ``Username: `` or
+    ``Username (alice): `` when a login for that registry is stored (no newline: it waits)."""
+    if stored_username:
+        return f"Username ({stored_username}): "
+    return "Username: "
+
+
+@dataclass(frozen=True, slots=True)
+class CliFailure:
+    """The lines the CLI prints for a failed pull, after its own progress output.
+
+    ``lines`` is what it prints when stdin is not a terminal (CI, scripts, ``docker pull … |``);
+    ``terminal_lines`` is what it prints in a terminal when that differs (the login prompt).
+    """
+
+    lines: tuple[str, ...]
+    terminal_lines: tuple[str, ...] | None = None
+
+
+def cli_failure(text: str, *, flushed: bool, stored_username: str | None) -> CliFailure:
+    """How the 1.12 CLI ends a failed pull whose daemon error text is ``text`` (D1).
+
+    A non-streamed error whose text makes the daemon answer 401 (``daemon_http_status``) never
+    reaches the user: engine-api client/image_pull.go:35-41 calls the privilege function, which
+    prints ``\\nPlease login prior to pull:`` (api/client/registry.go:50) and then either asks for a
+    user name (terminal; after a login the pull is retried) or, when stdin is not a terminal, fails
+    with ``Error: Cannot perform an interactive login from a non TTY device`` (registry.go:107),
+    printed by cmd/docker/docker.go:84.
+    """
+    if not flushed and daemon_http_status(text) == 401:
+        return CliFailure(
+            lines=("", LOGIN_PROMPT, NON_TTY_LOGIN_ERROR),
+            terminal_lines=("", LOGIN_PROMPT, username_prompt(stored_username)),
+        )
+    return CliFailure(lines=(daemon_message(text, flushed=flushed),))
+
+
+def login_hides_error_note(text: str) -> str:
+    """A note for the report: the daemon's error that the login prompt hid from the user."""
+    return f"the daemon answered 401 (api/server/httputils/errors.go), so the CLI never shows: {text}"
+
+
+TERMINAL_VARIANT = "in a terminal it prints instead (then it waits for a login and retries the pull)"
 
 
 def pulling_repository_line(full_name: str) -> str:
-    """M12 distribution/pull_v1.go progress line; it flushes the stream."""
+    """M12 distribution/pull_v1.go:76 progress line; it flushes the stream."""
     return f"Pulling repository {full_name}"
 
 
+def pulling_from_line(tag_or_digest: str, remote_name: str) -> str:
+    """M12 distribution/pull_v2.go:375, once the manifest arrived; it flushes the stream."""
+    return f"{tag_or_digest}: Pulling from {remote_name}"
+
+
+def digest_line(manifest_digest: str) -> str:
+    """M12 distribution/pull_v2.go:402."""
+    return f"Digest: {manifest_digest}"
+
+
+def downloaded_status_line(familiar: str) -> str:
+    """M12 distribution/pull.go:189-191 writeStatus (V2 pull_v2.go, V1 pull_v1.go:130)."""
+    return f"Status: Downloaded newer image for {familiar}"
+
+
+def legacy_registry_line(full_name: str) -> str:
+    """M12 distribution/pull_v1.go:70, after a V1 pull (the two spaces are docker's)."""
+    return (
+        f"{full_name}: this image was pulled from a legacy registry.  "
+        "Important: This registry version will not be supported in future versions of docker."
+    )
+
+
 def default_tag_line(tag: str = "latest") -> str:
-    """M12 api/client/image/pull.go when the reference had no tag."""
+    """M12 api/client/image/pull.go:52-55 when the reference had no tag."""
     return f"Using default tag: {tag}"
+
+
+def no_endpoints_error(reference: str) -> str:
+    """M12 distribution/pull.go:178-179."""
+    return f"no endpoints found for {reference}"
+
+
+# --- manifests as docker 1.12 unmarshals them (D8) ---------------------------------------------
+
+SCHEMA2 = "application/vnd.docker.distribution.manifest.v2+json"
+MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+SIGNED_SCHEMA1 = "application/vnd.docker.distribution.manifest.v1+prettyjws"
+
+# D12 manifests.go:69-77 ManifestMediaTypes: every registered type but "" goes into Accept (one
+# header each, in Go map order; a fixed order here). Registered by D12 manifest/schema2
+# manifest.go:49, manifest/manifestlist/manifestlist.go and manifest/schema1/manifest.go:46-57.
+ACCEPT = (SCHEMA2, MANIFEST_LIST, SIGNED_SCHEMA1, "application/json")
+
+
+class ManifestKind(StrEnum):
+    """Which Go type D12 UnmarshalManifest produced."""
+
+    SCHEMA1 = "schema1"
+    SCHEMA2 = "schema2"
+    LIST = "list"
+
+
+def _json_kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def unmarshal_manifest(media_type: str, body: bytes) -> tuple[ManifestKind | None, str | None]:
+    """D12 manifests.go:86-107 UnmarshalManifest: the Content-Type alone picks the parser.
+
+    ``media_type`` is the header without parameters, lower-cased (mime.ParseMediaType). Schema2
+    and manifest lists are plain ``json.Unmarshal`` (bare Go JSON error). Every other type,
+    including an empty one, OCI types and the unsigned ``…manifest.v1+json``, falls to the
+    schema1 parser registered for "" (schema1/manifest.go:50), which needs libtrust signatures
+    (libtrust jsonsign.go:493-502): ``error unmarshalling content: <json error>`` or
+    ``missing signature key``. Returns (kind, None) or (None, Go's error text).
+    """
+    syntax = None
+    value: object = None
+    try:
+        value = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        syntax = decode_errcode(body)[1] or "unexpected end of JSON input"
+    if media_type in (SCHEMA2, MANIFEST_LIST):
+        if syntax is not None:
+            return None, syntax
+        if not isinstance(value, dict):
+            go_type = "schema2.Manifest" if media_type == SCHEMA2 else "manifestlist.ManifestList"
+            return None, f"json: cannot unmarshal {_json_kind(value)} into Go value of type {go_type}"
+        return (ManifestKind.SCHEMA2 if media_type == SCHEMA2 else ManifestKind.LIST), None
+    if syntax is not None:
+        return None, f"error unmarshalling content: {syntax}"
+    if not isinstance(value, dict):
+        return None, (
+            "error unmarshalling content: json: cannot unmarshal "
+            f"{_json_kind(value)} into Go value of type map[string]json.RawMessage"
+        )
+    if "signatures" not in value:
+        return None, MISSING_SIGNATURE_KEY
+    return ManifestKind.SCHEMA1, None
+
+
+MISSING_SIGNATURE_KEY = "missing signature key"  # libtrust jsonsign.go:25 ErrMissingSignatureKey
+PLUGIN_MANIFEST = "target is a plugin"  # M12 distribution/pull_v2.go:38 errMediaTypePlugin
+MANIFEST_NOT_MODIFIED = "manifest not modified"  # D12 errors.go:17 ErrManifestNotModified (a 304)
+
+
+def manifest_response_error(status: int, status_text: str, body: bytes) -> V2Error:
+    """A manifest GET that was not a success (D12 registry/client/repository.go:475-496)."""
+    if status == 304:
+        return V2Error(V2ErrorKind.OTHER, text=MANIFEST_NOT_MODIFIED)
+    return v2_response_error(status, status_text, body)
+
+
+def schema1_problem(schema_version: int | None, layers: int, reference: str) -> str | None:
+    """M12 distribution/pull_v2.go:798-806 verifySchema1Manifest (after "Pulling from")."""
+    if schema_version != 1:
+        return f"unsupported schema version {schema_version or 0} for {go_quote(reference)}"
+    if layers == 0:
+        return f"no FSLayers in manifest for {go_quote(reference)}"
+    return None
+
+
+def schema1_canonical(body: bytes) -> bytes | None:
+    """The signed payload of a schema1 manifest (libtrust JSONSignature.Payload): the body up to
+    the protected header's ``formatLength`` plus its ``formatTail``. M12 pull_v2.go:500 prints
+    the sha256 of this, not of the bytes received. None when the signature block is unusable."""
+    try:
+        data = json.loads(body)
+        protected = data["signatures"][0]["protected"]
+        header = json.loads(_b64url(protected))
+        length = header["formatLength"]
+        tail = _b64url(header["formatTail"])
+    except (ValueError, KeyError, IndexError, TypeError, UnicodeDecodeError, RecursionError):
+        return None
+    if not isinstance(length, int | float) or isinstance(length, bool):
+        return None
+    return body[: int(length)] + tail
+
+
+def _b64url(text: object) -> bytes:
+    if not isinstance(text, str):
+        raise TypeError("not a string")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+# --- V2 texts after the manifest (M12 distribution/pull_v2.go, D12) ---------------------------
+
+NO_SUPPORTED_PLATFORM = "no supported platform found in manifest list"  # M12 pull_v2.go:657
+UNSUPPORTED_MANIFEST = "unsupported manifest format"  # M12 pull_v2.go:399 and :687
+UNKNOWN_BLOB = "unknown blob"  # D12 blobs.go:23 ErrBlobUnknown (a blob GET answered 404)
+NO_TOKEN = "authorization server did not include a token in the response"  # D12 auth/session.go:25
+
+
+def config_error(inner: str) -> str:
+    """M12 distribution/pull_v2.go:48-50 ImageConfigPullError (never falls back, errors.go:74)."""
+    return f"error pulling image configuration: {inner}"
+
+
+def config_verification_failed(digest: str) -> str:
+    """M12 distribution/pull_v2.go:709."""
+    return f"image config verification failed for digest {digest}"
+
+
+def layer_verification_failed(digest: str) -> str:
+    """M12 distribution/pull_v2.go:256."""
+    return f"filesystem layer verification failed for digest {digest}"
+
+
+def blob_error(status: int, status_text: str, body: bytes) -> str:
+    """A blob GET that did not answer 2xx/3xx: D12 registry/client/repository.go:647-653 (404 is
+    ``unknown blob``, anything else HandleErrorResponse) through transport/http_reader.go:241-246."""
+    if status == 404:
+        return UNKNOWN_BLOB
+    return v2_response_error(status, status_text, body).text
+
+
+# M12 distribution/xfer/download.go retries a layer up to 5 times (errors.go:86-117 says which
+# errors are final); the emulation sends one request and says so.
+LAYER_RETRY_NOTE = "docker 1.12 retries a failed layer download up to 5 times; one attempt was made here"
+
+
+def layer_transport_error(inner: str) -> str:
+    """A layer GET that failed in the transport: M12 distribution/errors.go:99-104 retryOnError
+    unwraps the ``*url.Error``, so the ``Get URL:`` prefix is lost (config errors keep it)."""
+    return inner
+
+
+# --- V1 texts (M12 distribution/pull_v1.go, registry/session.go) -------------------------------
+
+NO_DIGEST_ON_V1 = "Cannot pull by digest with v1 registry"  # M12 pull_v1.go:41 (ErrNoSupport)
+NO_REGISTRY_ENDPOINT = "Could not reach any registry endpoint"  # M12 registry/session.go:357
+
+
+class V1Body(StrEnum):
+    """The Go type a V1 answer is decoded into (M12 registry/session.go, registry/types.go:20)."""
+
+    IMAGE_LIST = "[]*registry.ImgData"  # session.go:467-470
+    TAG = "string"  # session.go:351-354
+    ANCESTRY = "[]string"  # session.go:232-235
+
+
+def v1_decode_error(body: bytes, target: V1Body) -> str | None:
+    """What ``json.NewDecoder(res.Body).Decode(&v)`` returns for this body, or None.
+
+    A Decoder (unlike Unmarshal) says ``EOF`` for an empty body, ``unexpected EOF`` for a cut one
+    and ignores anything after the first value. ``null`` decodes to the zero value.
+    """
+    text = body.decode("utf-8", errors="replace")
+    if not text.strip(" \t\r\n"):
+        return "EOF"
+    try:
+        value, _ = json.JSONDecoder().raw_decode(text.lstrip(" \t\r\n"))
+    except RecursionError:
+        return "exceeded max depth"
+    except ValueError:
+        syntax = decode_errcode(body)[1] or "unexpected EOF"
+        return "unexpected EOF" if syntax == "unexpected end of JSON input" else syntax
+    if value is None:
+        return None
+    if target is V1Body.TAG:
+        wrong = not isinstance(value, str)
+    elif target is V1Body.ANCESTRY:
+        if not isinstance(value, list):
+            wrong = True
+        else:
+            bad = next((item for item in value if item is not None and not isinstance(item, str)), None)
+            if bad is not None:
+                return f"json: cannot unmarshal {_json_kind(bad)} into Go value of type string"
+            wrong = False
+    else:
+        if not isinstance(value, list):
+            wrong = True
+        else:
+            bad = next((item for item in value if item is not None and not isinstance(item, dict)), None)
+            if bad is not None:
+                return f"json: cannot unmarshal {_json_kind(bad)} into Go value of type registry.ImgData"
+            wrong = False
+    if wrong:
+        return f"json: cannot unmarshal {_json_kind(value)} into Go value of type {target.value}"
+    return None
+
+
+def v1_invalid_image_id(image_id: object) -> str | None:
+    """M12 image/v1/imagev1.go:150-154 ValidateID, called by pull_v1.go:147."""
+    text = image_id if isinstance(image_id, str) else ""
+    if re.fullmatch(r"[a-f0-9]{64}", text):
+        return None
+    return f"image ID {go_quote(text)} is invalid"
+
+
+# M12 distribution/pull_v1.go:258-277 asks for a layer's JSON up to 5 times, sleeping between.
+V1_JSON_RETRY_NOTE = "docker 1.12 asks for a layer's JSON up to 5 times; one attempt was made here"
+
+
+def v1_ancestry_error(status: int, image_id: str) -> str:
+    """M12 registry/session.go:225-229 GetRemoteHistory for a non-200 answer."""
+    if status == 401:
+        return f"{code_text('UNAUTHORIZED')}: {default_message('UNAUTHORIZED')}"
+    return f"Server error: {status} trying to fetch remote history for {image_id}"
+
+
+def v1_ancestry_body_error(json_error: str) -> str:
+    """M12 registry/session.go:232-235: the ancestry body is not a JSON list of strings."""
+    return f"Error while reading the http response: {json_error}"
+
+
+def v1_empty_history(image_id: str) -> str:
+    """M12 distribution/pull_v1.go:193-194."""
+    return f"empty history for image {image_id}"
+
+
+def v1_json_error(status: int) -> str:
+    """M12 registry/session.go:261-262 GetRemoteImageJSON for a non-200 answer."""
+    return f"HTTP code {status}"
+
+
+def v1_json_transport_error(url_error_text: str) -> str:
+    """M12 registry/session.go:257-258: ``Failed to download json: %s`` around the url.Error."""
+    return f"Failed to download json: {url_error_text}"
+
+
+def v1_layer_error(status: int, image_id: str) -> str:
+    """M12 registry/session.go:294-311 GetRemoteImageLayer: status 0 when the request failed."""
+    return f"Server error: Status {status} while fetching image layer ({image_id})"
+
+
+def v1_image_error(tag: str, full_name: str, inner: str) -> str:
+    """M12 distribution/pull_v1.go:179-180: the last data endpoint's error, wrapped."""
+    return f"Error pulling image ({tag}) from {full_name}, {inner}"
+
+
+# --- the daemon log (M12 distribution/pull.go; logrus lines, shown as notes) ------------------
+
+
+def log_skipping_v1(url: str) -> str:
+    """M12 distribution/pull.go:121."""
+    return f"skipping v1 endpoint {url} because v2 registry was detected"
+
+
+def log_skipping_non_tls(url: str) -> str:
+    """M12 distribution/pull.go:127."""
+    return f"skipping non-TLS endpoint {url} for host/port that appears to use TLS"
+
+
+def log_trying(name: str, url: str, version: int) -> str:
+    """M12 distribution/pull.go:132."""
+    return f"trying to pull {name} from {url} v{version}"
+
+
+def log_next_endpoint(error_text: str) -> str:
+    """M12 distribution/pull.go:167."""
+    return f"attempting next endpoint for pull after error: {error_text}"
+
+
+def log_not_continuing(error_text: str) -> str:
+    """M12 distribution/pull.go:170."""
+    return f"not continuing with pull after error: {error_text}"
 
 
 __all__ = [
     "CLIENT",
     "FALLBACK_CODES",
+    "LOGIN_PROMPT",
+    "NON_TTY_LOGIN_ERROR",
+    "NO_DIGEST_ON_V1",
+    "NO_REGISTRY_ENDPOINT",
+    "NO_SUPPORTED_PLATFORM",
+    "NO_TOKEN",
+    "TERMINAL_VARIANT",
+    "UNKNOWN_BLOB",
+    "UNSUPPORTED_MANIFEST",
+    "CliFailure",
     "V2Error",
     "V2ErrorKind",
     "allow_v1_fallback",
+    "blob_error",
+    "cli_failure",
+    "config_error",
+    "config_verification_failed",
     "continue_on_error",
+    "daemon_http_status",
     "daemon_message",
     "default_tag_line",
+    "digest_line",
+    "downloaded_status_line",
+    "go_trim_space",
+    "layer_transport_error",
+    "layer_verification_failed",
+    "legacy_registry_line",
+    "log_next_endpoint",
+    "log_not_continuing",
+    "log_skipping_non_tls",
+    "log_skipping_v1",
+    "log_trying",
     "no_basic_credentials_error",
+    "no_endpoints_error",
+    "pulling_from_line",
     "pulling_repository_line",
     "transport_error_text",
     "transport_v2_error",
     "url_error",
+    "username_prompt",
+    "v1_ancestry_body_error",
+    "v1_ancestry_error",
+    "v1_empty_history",
+    "v1_image_error",
     "v1_images_error",
+    "v1_json_error",
+    "v1_json_transport_error",
+    "v1_layer_error",
     "v1_ping_error",
     "v1_tag_not_found",
     "v1_transport_error",

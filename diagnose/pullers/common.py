@@ -139,6 +139,7 @@ class Manifest:
     layer_digests: tuple[str, ...] = ()
     platforms: tuple[tuple[str, str], ...] = ()  # (platform "os/arch[/variant]", digest) for indexes
     schema_version: int | None = None
+    config_media_type: str = ""
 
     @property
     def is_index(self) -> bool:
@@ -180,6 +181,7 @@ def parse_manifest(body: bytes, header_type: str) -> Manifest | None:
         return Manifest(kind, digest, layer_digests=tuple(dict.fromkeys(sums)), schema_version=1)
     config = data.get("config")
     config_digest = config.get("digest") if isinstance(config, dict) else None
+    config_type = config.get("mediaType") if isinstance(config, dict) else None
     layers = tuple(
         str(layer["digest"])
         for layer in data.get("layers") or ()
@@ -191,6 +193,7 @@ def parse_manifest(body: bytes, header_type: str) -> Manifest | None:
         config_digest=config_digest if isinstance(config_digest, str) else None,
         layer_digests=layers,
         schema_version=schema,
+        config_media_type=config_type if isinstance(config_type, str) else "",
     )
 
 

@@ -17,18 +17,20 @@ moby file they come from.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from diagnose.challenge import Challenge, find_challenge, parse_challenges
-from diagnose.clients import decode_errcode, docker112
-from diagnose.clients.docker112 import V2Error, V2ErrorKind
+from diagnose.clients import docker112
+from diagnose.clients.docker112 import ManifestKind, V2Error, V2ErrorKind
 from diagnose.http import HttpClient, Reply
 from diagnose.model import (
     FailureKind,
     ImageReference,
+    MessageVariant,
     Outcome,
     Protocol,
     PullError,
@@ -40,10 +42,7 @@ from diagnose.model import (
     header_values,
 )
 from diagnose.pullers.common import (
-    DOCKER_LIST,
-    DOCKER_V1,
-    DOCKER_V1_SIGNED,
-    DOCKER_V2,
+    Manifest,
     choose_platform,
     content_type,
     describe_access,
@@ -66,12 +65,8 @@ from diagnose.pullers.options import PullOptions
 
 CLIENT = "docker 1.12.6"
 
-# docker 1.12 sends these as four separate Accept headers, in Go map order (random); we send
-# them in a fixed order. moby v1.12.6 vendored distribution manifests.go ManifestMediaTypes.
-ACCEPT = (DOCKER_V2, DOCKER_LIST, DOCKER_V1_SIGNED, "application/json")
-
-# What docker 1.12's vendored distribution can unmarshal (manifests.go mappings).
-DOCKER_112_TYPES = frozenset({DOCKER_V2, DOCKER_LIST, DOCKER_V1_SIGNED, DOCKER_V1, "application/json"})
+# Only the start of a layer is read unless --layers asks for all of it: enough for an error body.
+BLOB_PEEK = 64 * 1024
 
 INDEX_SERVER = "https://index.docker.io"
 # registry/config.go: docker.io and registry-1.docker.io both name the official registry.
@@ -150,6 +145,7 @@ class _Pull:
     notes: list[str] = field(default_factory=list)
     output: list[str] = field(default_factory=list)  # progress lines the CLI showed
     flushed: bool = False  # once progress was streamed, errors lose their daemon prefix
+    bearer: str | None = None  # the token the V2 auth transport adds to every request
 
     # -- the endpoint loop (distribution/pull.go Pull) ---------------------------------
 
@@ -163,17 +159,17 @@ class _Pull:
         keep_no_support = True
         for endpoint in pull_endpoints(self.ref, self.options):
             if confirmed_v2 and endpoint.version == 1:
-                self.notes.append(f"skipping v1 endpoint {endpoint.url} because v2 registry was detected")
+                self.notes.append(docker112.log_skipping_v1(endpoint.url))
                 continue
             if not endpoint.https and endpoint.host in tls_confirmed:
-                self.notes.append(f"skipping {endpoint.url}: {endpoint.host} already answered over TLS")
+                self.notes.append(docker112.log_skipping_non_tls(endpoint.url))
                 continue
-            self.notes.append(f"trying to pull {self.ref.path} from {endpoint.url} v{endpoint.version}")
+            self.notes.append(docker112.log_trying(self.ref.path, endpoint.url, endpoint.version))
             attempt = self.attempt_v2(endpoint) if endpoint.version == 2 else self.attempt_v1(endpoint)
             if attempt.ok:
                 return self.result(attempt, Protocol.V2 if endpoint.version == 2 else Protocol.V1)
             if not attempt.fallback:
-                self.notes.append(f"not continuing with pull after error: {attempt.message}")
+                self.notes.append(docker112.log_not_continuing(attempt.message))
                 return self.result(attempt, Protocol.V2 if endpoint.version == 2 else Protocol.V1)
             confirmed_v2 = confirmed_v2 or attempt.confirmed_v2
             if endpoint.https and attempt.transport_ok:
@@ -184,19 +180,30 @@ class _Pull:
                 keep_no_support = False
             if not attempt.no_support or keep_no_support or last is None:
                 last, last_protocol = attempt, (Protocol.V2 if endpoint.version == 2 else Protocol.V1)
-            self.notes.append(f"attempting next endpoint for pull after error: {attempt.message}")
+            self.notes.append(docker112.log_next_endpoint(attempt.message))
         if last is None:
-            message = f"no endpoints found for {self.ref.familiar}"
+            message = docker112.no_endpoints_error(self.ref.familiar)
             return self.result(Attempt(False, message, Outcome.PROTOCOL_ERROR), Protocol.V2)
         return self.result(last, last_protocol)
 
     def result(self, attempt: Attempt, protocol: Protocol) -> PullResult:
+        variants: tuple[MessageVariant, ...] = ()
         if attempt.ok:
-            final = attempt.message
+            lines = [*self.output, attempt.message]
         else:
-            final = docker112.daemon_message(attempt.message, flushed=self.flushed)
-        lines = [*self.output, final]
+            creds = self.options.credentials
+            shown = docker112.cli_failure(
+                attempt.message, flushed=self.flushed, stored_username=creds[0] if creds else None
+            )
+            lines = [*self.output, *shown.lines]
+            if shown.terminal_lines is not None:
+                # The report shows the form without a terminal (it is final; the prompt waits
+                # for input); the terminal's login prompt is kept as a variant.
+                terminal = "\n".join([*self.output, *shown.terminal_lines])
+                variants = (MessageVariant(docker112.TERMINAL_VARIANT, terminal),)
+                self.notes.append(docker112.login_hides_error_note(attempt.message))
         return PullResult(
+            variants=variants,
             strategy=Strategy.V2_THEN_V1,
             outcome=attempt.outcome,
             protocol=protocol,
@@ -227,7 +234,7 @@ class _Pull:
             challenges = parse_challenges(header_values(ping.headers, "WWW-Authenticate"))
         manifest_ref = self.ref.reference_in_repo
         manifest_url = f"{endpoint.url}/v2/{self.ref.path}/manifests/{manifest_ref}"
-        headers: list[tuple[str, str]] = [("Accept", media) for media in ACCEPT]
+        headers: list[tuple[str, str]] = [("Accept", media) for media in docker112.ACCEPT]
         basic: tuple[str, str] | None = None
         bearer = find_challenge(challenges, "bearer")
         basic_challenge = find_challenge(challenges, "basic")
@@ -241,6 +248,7 @@ class _Pull:
                 return self.token_failure(token.reply, manifest_url, found_v2)
             self.steps.append(step_for("token", "GET", token.reply, describe_access(token.access)))
             self.notes.append(f"token for {scope} granted: {', '.join(token.access) or 'nothing'}")
+            self.bearer = token.token
             headers.append(("Authorization", f"Bearer {token.token}"))
         elif basic_challenge is not None:
             if not creds or not creds[0] or not creds[1]:
@@ -274,9 +282,11 @@ class _Pull:
             error = self.reply_error("manifest", reply)
             return self.v2_error_attempt(err, outcome_for_failure(reply.failure.kind), found_v2, error)
         assert reply.status is not None
-        if reply.status != 200:
+        if not _success_status(reply.status):
+            # D12 registry/client/repository.go:475-496: 304 is ErrManifestNotModified, any other
+            # 2xx/3xx is unmarshalled, the rest goes through HandleErrorResponse.
             self.steps.append(step_for("manifest", "GET", reply, reply_words(reply)))
-            err = docker112.v2_response_error(reply.status, status_text(reply), reply.body)
+            err = docker112.manifest_response_error(reply.status, status_text(reply), reply.body)
             error = self.reply_error("manifest", reply)
             return self.v2_error_attempt(err, outcome_for_status(reply.status), found_v2, error)
         return self.v2_success(endpoint, reply, headers, basic, found_v2)
@@ -289,87 +299,113 @@ class _Pull:
         basic: tuple[str, str] | None,
         found_v2: bool,
     ) -> Attempt:
-        manifest = parse_manifest(reply.body, content_type(reply.headers))
-        if manifest is None or manifest.media_type not in DOCKER_112_TYPES:
-            # The vendored distribution reads any type it does not know as schema1
-            # (manifest/schema1 registers ""), which fails inside manSvc.Get: before confirmedV2
-            # is set and before "Pulling from" is printed. It is not an errcode error, so
-            # continueOnError says fall back, keeping the ping's confirmedV2.
-            kind = "unparseable manifest" if manifest is None else f"200 {short_type(manifest.media_type)}"
-            self.steps.append(step_for("manifest", "GET", reply, f"{kind} (docker 1.12 cannot read it)"))
-            syntax = decode_errcode(reply.body)[1]
-            # (derived) the error text of a failed schema1 unmarshal: Go's JSON error for a body
-            # that is not JSON, libtrust's for JSON without a schema1 signature.
-            err = V2Error(V2ErrorKind.UNEXPECTED_BODY, (), syntax or "missing signature key")
+        media = content_type(reply.headers)
+        kind, problem = docker112.unmarshal_manifest(media, reply.body)
+        manifest = parse_manifest(reply.body, media)
+        plugin = manifest is not None and manifest.config_media_type.startswith(
+            "application/vnd.docker.plugin"
+        )
+        if kind is None or manifest is None or (kind is ManifestKind.SCHEMA2 and plugin):
+            # D12 UnmarshalManifest fails inside manSvc.Get (or M12 pull_v2.go:364-367 refuses a
+            # plugin): before confirmedV2 is set and before "Pulling from" is printed. A plain
+            # error, so continueOnError (errors.go:76-77) falls back keeping the ping's confirmedV2.
+            text = problem or docker112.PLUGIN_MANIFEST
+            described = short_type(media) if media else "no Content-Type"
+            self.steps.append(
+                step_for("manifest", "GET", reply, f"200 {described} (docker 1.12 cannot read it)")
+            )
+            err = V2Error(V2ErrorKind.OTHER, (), text)
             outcome = Outcome.PROTOCOL_ERROR if manifest is None else Outcome.UNSUPPORTED
             return self.v2_error_attempt(err, outcome, found_v2, self.reply_error("manifest", reply))
-        self.steps.append(step_for("manifest", "GET", reply, f"200 {short_type(manifest.media_type)}"))
-        tag_or_digest = self.ref.reference_in_repo
-        # pull_v2.go pullV2Tag: the manifest arrived, so this is a V2 registry (confirmedV2).
-        self.output.append(f"{tag_or_digest}: Pulling from {self.ref.path}")
+        self.steps.append(step_for("manifest", "GET", reply, f"{reply.status} {short_type(media or kind)}"))
+        # M12 pull_v2.go:372-375: the manifest arrived, so this is a V2 registry (confirmedV2).
+        self.output.append(docker112.pulling_from_line(self.ref.reference_in_repo, self.ref.path))
         self.flushed = True
-        if manifest.media_type == DOCKER_LIST:
-            digest = choose_platform(manifest, self.options.platform, match_variant=False)
-            if digest is None:
-                # moby v1.12.6 distribution/pull_v2.go pullManifestList
-                message = "no supported platform found in manifest list"
-                error = PullError(
-                    step="manifest", detail=f"no {self.options.platform} entry in the manifest list"
+        shown_digest = _shown_digest(kind, reply.body)
+        if kind is ManifestKind.LIST:
+            picked = self.v2_platform(endpoint, manifest, headers, basic)
+            if isinstance(picked, Attempt):
+                return picked
+            kind, manifest = picked
+        if kind is ManifestKind.SCHEMA1:
+            problem = docker112.schema1_problem(
+                manifest.schema_version, len(manifest.layer_digests), self.ref.familiar
+            )
+            if problem is not None:
+                return Attempt(
+                    False, problem, Outcome.UNSUPPORTED, error=PullError(step="manifest", detail=problem)
                 )
-                return Attempt(False, message, Outcome.UNSUPPORTED, error=error)
-            url = f"{endpoint.url}/v2/{self.ref.path}/manifests/{digest}"
-            reply = self.client.send("platform manifest", "GET", url, headers=headers, basic_auth=basic)
-            if reply.failure is not None or reply.status != 200:
-                self.steps.append(step_for("platform manifest", "GET", reply, reply_words(reply)))
-                return self.fatal_reply_attempt("platform manifest", reply)
-            manifest = parse_manifest(reply.body, content_type(reply.headers)) or manifest
-            self.steps.append(
-                step_for("platform manifest", "GET", reply, f"200 {short_type(manifest.media_type)}")
-            )
-        if manifest.media_type not in DOCKER_112_TYPES or manifest.is_index:
-            # The platform manifest of a list must be schema2 or schema1 (pull_v2.go pullManifestList).
-            message = "unsupported manifest format"
-            return Attempt(
-                False, message, Outcome.UNSUPPORTED, error=PullError(step="manifest", detail=message)
-            )
-        if manifest.config_digest:
-            attempt = self.v2_config(endpoint, manifest.config_digest, headers, basic)
+        elif manifest.config_digest:
+            attempt = self.v2_config(endpoint, manifest.config_digest, basic)
             if attempt is not None:
                 return attempt
         for number, digest in enumerate(manifest.layer_digests, start=1):
-            label = f"layer {number}/{len(manifest.layer_digests)}"
-            url = f"{endpoint.url}/v2/{self.ref.path}/blobs/{digest}"
-            layer = self.client.send(label, "HEAD", url, headers=headers[-1:], basic_auth=basic)
-            if layer.failure is not None or layer.status != 200:
-                self.steps.append(step_for(label, "HEAD", layer, reply_words(layer)))
-                return self.fatal_reply_attempt(label, layer, "Head")
-            self.steps.append(step_for(label, "HEAD", layer, "200 present"))
-        self.output.append(f"Digest: {manifest.digest}")
-        message = f"Status: Downloaded newer image for {self.ref.familiar}"
+            attempt = self.v2_layer(endpoint, f"layer {number}/{len(manifest.layer_digests)}", digest, basic)
+            if attempt is not None:
+                return attempt
+        self.output.append(docker112.digest_line(shown_digest))
+        message = docker112.downloaded_status_line(self.ref.familiar)
         return Attempt(True, message, Outcome.OK, confirmed_v2=True, transport_ok=True)
 
-    def v2_config(
-        self, endpoint: Endpoint, digest: str, headers: list[tuple[str, str]], basic: tuple[str, str] | None
-    ) -> Attempt | None:
-        url = f"{endpoint.url}/v2/{self.ref.path}/blobs/{digest}"
-        auth_only = [h for h in headers if h[0] == "Authorization"]
-        reply = self.client.send("config", "GET", url, headers=auth_only, basic_auth=basic)
-        if reply.failure is not None or reply.status != 200:
-            self.steps.append(step_for("config", "GET", reply, reply_words(reply)))
-            attempt = self.fatal_reply_attempt("config", reply)
-            # ImageConfigPullError: never falls back (distribution/errors.go continueOnError).
-            return Attempt(
-                False,
-                f"error pulling image configuration: {attempt.message}",
-                attempt.outcome,
-                error=attempt.error,
+    def v2_platform(
+        self,
+        endpoint: Endpoint,
+        listed: Manifest,
+        headers: list[tuple[str, str]],
+        basic: tuple[str, str] | None,
+    ) -> Attempt | tuple[ManifestKind, Manifest]:
+        """M12 pull_v2.go:634-688 pullManifestList: OS and architecture only, then GET by digest."""
+        digest = choose_platform(listed, self.options.platform, match_variant=False)
+        if digest is None:
+            message = docker112.NO_SUPPORTED_PLATFORM
+            error = PullError(
+                step="manifest", detail=f"no {self.options.platform} entry in the manifest list"
             )
+            return Attempt(False, message, Outcome.UNSUPPORTED, error=error)
+        url = f"{endpoint.url}/v2/{self.ref.path}/manifests/{digest}"
+        reply = self.client.send("platform manifest", "GET", url, headers=headers, basic_auth=basic)
+        if reply.failure is not None or not _success_status(reply.status):
+            self.steps.append(step_for("platform manifest", "GET", reply, reply_words(reply)))
+            return self.fatal_reply_attempt("platform manifest", reply)
+        media = content_type(reply.headers)
+        kind, problem = docker112.unmarshal_manifest(media, reply.body)
+        manifest = parse_manifest(reply.body, media)
+        if kind is None or manifest is None:
+            self.steps.append(
+                step_for("platform manifest", "GET", reply, f"200 {short_type(media)} (unreadable)")
+            )
+            text = problem or docker112.UNSUPPORTED_MANIFEST
+            outcome = Outcome.PROTOCOL_ERROR if manifest is None else Outcome.UNSUPPORTED
+            return Attempt(False, text, outcome, error=self.reply_error("platform manifest", reply))
+        self.steps.append(
+            step_for("platform manifest", "GET", reply, f"{reply.status} {short_type(media or kind)}")
+        )
+        if kind is ManifestKind.LIST:
+            message = docker112.UNSUPPORTED_MANIFEST  # M12 pull_v2.go:686-687
+            return Attempt(
+                False, message, Outcome.UNSUPPORTED, error=PullError(step="manifest", detail=message)
+            )
+        return kind, manifest
+
+    def v2_config(self, endpoint: Endpoint, digest: str, basic: tuple[str, str] | None) -> Attempt | None:
+        """M12 pull_v2.go:693-715 pullSchema2ImageConfig; errors become ImageConfigPullError."""
+        url = f"{endpoint.url}/v2/{self.ref.path}/blobs/{digest}"
+        reply = self.client.send("config", "GET", url, headers=self.blob_headers(), basic_auth=basic)
+        if reply.failure is not None or not _success_status(reply.status):
+            self.steps.append(step_for("config", "GET", reply, reply_words(reply)))
+            error = self.reply_error("config", reply)
+            if reply.failure is not None:
+                inner = docker112.url_error("Get", reply.url, self.transport_text(reply))
+                outcome = outcome_for_failure(reply.failure.kind)
+            else:
+                assert reply.status is not None
+                inner = docker112.blob_error(reply.status, status_text(reply), reply.body)
+                outcome = outcome_for_status(reply.status)
+            # ImageConfigPullError never falls back (distribution/errors.go:74-75).
+            return Attempt(False, docker112.config_error(inner), outcome, error=error)
         if sha256_digest(reply.body) != digest or reply.body_truncated:
             self.steps.append(step_for("config", "GET", reply, "digest mismatch"))
-            # moby v1.12.6 distribution/pull_v2.go pullSchema2ImageConfig
-            message = (
-                f"error pulling image configuration: image config verification failed for digest {digest}"
-            )
+            message = docker112.config_error(docker112.config_verification_failed(digest))
             error = PullError(
                 step="config", exchange_id=reply.exchange_id, status=reply.status, detail=message
             )
@@ -377,13 +413,59 @@ class _Pull:
         self.steps.append(step_for("config", "GET", reply, "200 digest ok"))
         return None
 
-    def fatal_reply_attempt(self, step: str, reply: Reply, method: str = "Get") -> Attempt:
+    def v2_layer(
+        self, endpoint: Endpoint, label: str, digest: str, basic: tuple[str, str] | None
+    ) -> Attempt | None:
+        """A layer is fetched with GET (D12 transport/http_reader.go:172-184), never HEAD.
+
+        Without ``verify_layers`` only the start of the body is read (enough for an error body);
+        with it the whole layer streams through sha256, as docker's verifier does.
+        """
+        url = f"{endpoint.url}/v2/{self.ref.path}/blobs/{digest}"
+        hasher = hashlib.sha256() if self.options.verify_layers else None
+        reply = self.client.send(
+            label,
+            "GET",
+            url,
+            headers=self.blob_headers(),
+            basic_auth=basic,
+            body_sink=hasher.update if hasher is not None else None,
+            max_body=BLOB_PEEK if hasher is None else 0,
+        )
+        if reply.failure is not None or not _success_status(reply.status):
+            self.steps.append(step_for(label, "GET", reply, reply_words(reply)))
+            error = self.reply_error(label, reply)
+            self.notes.append(docker112.LAYER_RETRY_NOTE)
+            if reply.failure is not None:
+                text = docker112.layer_transport_error(self.transport_text(reply))
+                return Attempt(False, text, outcome_for_failure(reply.failure.kind), error=error)
+            assert reply.status is not None
+            text = docker112.blob_error(reply.status, status_text(reply), reply.body)
+            return Attempt(False, text, outcome_for_status(reply.status), error=error)
+        if hasher is not None and "sha256:" + hasher.hexdigest() != digest:
+            self.steps.append(step_for(label, "GET", reply, "digest mismatch"))
+            message = docker112.layer_verification_failed(digest)
+            error = PullError(step=label, exchange_id=reply.exchange_id, status=reply.status, detail=message)
+            return Attempt(False, message, Outcome.INTEGRITY_ERROR, error=error)
+        self.steps.append(
+            step_for(label, "GET", reply, "200 verified" if hasher is not None else "200 present")
+        )
+        return None
+
+    def blob_headers(self) -> list[tuple[str, str]]:
+        """A blob GET carries no Accept header: only what the auth transport adds
+        (http_reader.go:172 builds a bare request). Basic auth is passed separately."""
+        return [("Authorization", f"Bearer {self.bearer}")] if self.bearer else []
+
+    def fatal_reply_attempt(self, step: str, reply: Reply) -> Attempt:
         """An error after the manifest arrived: confirmedV2, so it never reaches V1."""
         error = self.reply_error(step, reply)
         if reply.failure is not None:
-            text = docker112.url_error(method, reply.url, self.transport_text(reply))
+            text = docker112.url_error("Get", reply.url, self.transport_text(reply))
             return Attempt(False, text, outcome_for_failure(reply.failure.kind), error=error)
         assert reply.status is not None
+        if reply.status == 304:
+            return Attempt(False, docker112.MANIFEST_NOT_MODIFIED, Outcome.PROTOCOL_ERROR, error=error)
         err = docker112.v2_response_error(reply.status, status_text(reply), reply.body)
         return Attempt(False, err.text, outcome_for_status(reply.status), error=error)
 
@@ -397,7 +479,7 @@ class _Pull:
         else:
             assert reply.status is not None
             if reply.status == 200:
-                inner = "authorization server did not include a token in the response"
+                inner = docker112.NO_TOKEN
                 outcome = Outcome.PROTOCOL_ERROR
             else:
                 inner = docker112.v2_response_error(reply.status, status_text(reply), reply.body).text
@@ -444,8 +526,8 @@ class _Pull:
 
     def attempt_v1(self, endpoint: Endpoint) -> Attempt:
         if self.ref.digest is not None:
-            # pull_v1.go: fallbackError{ErrNoSupport{"Cannot pull by digest with v1 registry"}}
-            message = "Cannot pull by digest with v1 registry"
+            # M12 pull_v1.go:38-42: fallbackError{ErrNoSupport{…}}
+            message = docker112.NO_DIGEST_ON_V1
             return Attempt(False, message, Outcome.UNSUPPORTED, fallback=True, no_support=True)
         index = f"{endpoint.url}/v1/"
         # session.go authorizeClient + authTransport: a standalone https registry gets Basic auth
@@ -492,87 +574,140 @@ class _Pull:
             return Attempt(
                 False, text, outcome_for_status(reply.status), error=self.reply_error("v1 images", reply)
             )
+        problem = docker112.v1_decode_error(reply.body, docker112.V1Body.IMAGE_LIST)
+        if problem is not None:
+            # M12 registry/session.go:467-470: the image list must decode as []*ImgData.
+            self.steps.append(step_for("v1 images", "GET", reply, "200 unreadable image list"))
+            return Attempt(False, problem, Outcome.PROTOCOL_ERROR, error=self.reply_error("v1 images", reply))
         self.steps.append(step_for("v1 images", "GET", reply, "200 image list"))
         return self.v1_pull_tag(endpoint, reply, tag, session_basic)
 
     def v1_pull_tag(
         self, endpoint: Endpoint, images: Reply, tag: str, basic: tuple[str, str] | None
     ) -> Attempt:
-        # session.go: the index's X-Docker-Token values (joined with ",") are sent as
-        # "Authorization: Token …" on later requests that carry no other Authorization.
+        """M12 pull_v1.go:92-131 with registry/session.go:326-358 GetRemoteTag."""
+        # registry/session.go:123-138: the index's X-Docker-Token values (joined with ",") are
+        # sent as "Authorization: Token …" on later requests that carry no other Authorization.
         token = ",".join(header_values(images.headers, "X-Docker-Token"))
         extra: list[tuple[str, str]] = []
         if token and basic is None:
             extra.append(("Authorization", f"Token {token}"))
-        scheme = urlsplit(endpoint.url).scheme
-        listed = header_value(images.headers, "X-Docker-Endpoints")
-        data_endpoints = (
-            [f"{scheme}://{host.strip()}/v1/" for host in listed.split(",") if host.strip()]
-            if listed
-            else [f"{endpoint.url}/v1/"]
-        )
+        data_endpoints = _data_endpoints(endpoint, images)
         repo = self.ref.path if "/" in self.ref.path else f"library/{self.ref.path}"
-        image_id: str | None = None
         for data in data_endpoints:
             reply = self.client.send(
                 "v1 tag", "GET", f"{data}repositories/{repo}/tags/{tag}", headers=extra, basic_auth=basic
             )
             self.steps.append(step_for("v1 tag", "GET", reply, reply_words(reply)))
+            if reply.failure is not None:
+                # session.go:336-338: a transport error ends the lookup at once.
+                text = docker112.url_error("Get", reply.url, self.transport_text(reply))
+                return Attempt(
+                    False,
+                    text,
+                    outcome_for_failure(reply.failure.kind),
+                    error=self.reply_error("v1 tag", reply),
+                )
             if reply.status == 404:
                 text = docker112.v1_tag_not_found(tag, self.ref.name)
                 return Attempt(False, text, Outcome.NOT_FOUND, error=self.reply_error("v1 tag", reply))
-            if reply.status == 200:
-                image_id = _json_string(reply.body)
-                if image_id:
-                    return self.v1_download(data, image_id, tag, extra, basic)
-        message = "Could not reach any registry endpoint"
+            if reply.status != 200:
+                continue  # session.go:347-349: the next data endpoint
+            problem = docker112.v1_decode_error(reply.body, docker112.V1Body.TAG)
+            if problem is not None:
+                return Attempt(
+                    False, problem, Outcome.PROTOCOL_ERROR, error=self.reply_error("v1 tag", reply)
+                )
+            image_id = json.loads(reply.body)
+            invalid = docker112.v1_invalid_image_id(image_id)
+            if invalid is not None:
+                return Attempt(
+                    False, invalid, Outcome.PROTOCOL_ERROR, error=self.reply_error("v1 tag", reply)
+                )
+            return self.v1_download(data_endpoints, image_id, tag, extra, basic)
+        message = docker112.NO_REGISTRY_ENDPOINT
         return Attempt(False, message, Outcome.PROTOCOL_ERROR, error=PullError(step="v1 tag", detail=message))
 
     def v1_download(
-        self, data: str, image_id: str, tag: str, extra: list[tuple[str, str]], basic: tuple[str, str] | None
+        self,
+        data_endpoints: list[str],
+        image_id: str,
+        tag: str,
+        extra: list[tuple[str, str]],
+        basic: tuple[str, str] | None,
     ) -> Attempt:
-        ancestry = self.client.send(
-            "v1 ancestry", "GET", f"{data}images/{image_id}/ancestry", headers=extra, basic_auth=basic
-        )
-        self.steps.append(step_for("v1 ancestry", "GET", ancestry, reply_words(ancestry)))
-        if ancestry.status != 200:
-            if ancestry.status == 401:
-                inner = "unauthorized: authentication required"
-            elif ancestry.failure is not None:
-                inner = docker112.url_error("Get", ancestry.url, self.transport_text(ancestry))
-            else:
-                inner = f"Server error: {ancestry.status} trying to fetch remote history for {image_id}"
-            return self.v1_image_error(tag, inner, "v1 ancestry", ancestry)
-        ids = _json_list(ancestry.body) or [image_id]
-        for layer_id in reversed(ids):
-            for what in ("json", "layer"):
-                reply = self.client.send(
-                    f"v1 {what}", "GET", f"{data}images/{layer_id}/{what}", headers=extra, basic_auth=basic
-                )
-                self.steps.append(step_for(f"v1 {what}", "GET", reply, reply_words(reply)))
-                if reply.status != 200:
-                    if reply.failure is not None:
-                        inner = docker112.url_error("Get", reply.url, self.transport_text(reply))
-                    elif what == "json":
-                        inner = f"HTTP code {reply.status}"
-                    else:
-                        inner = f"Server error: Status {reply.status} while fetching image layer ({layer_id})"
-                    return self.v1_image_error(tag, inner, f"v1 {what}", reply)
-        # pull_v1.go: the success line for a legacy registry (two spaces are docker's).
-        message = (
-            f"{self.ref.name}: this image was pulled from a legacy registry.  "
-            "Important: This registry version will not be supported in future versions of docker."
-        )
-        return Attempt(True, message, Outcome.OK)
-
-    def v1_image_error(self, tag: str, inner: str, step: str, reply: Reply) -> Attempt:
-        # pull_v1.go pullRepository: "Error pulling image (%s) from %s, %v"
-        text = f"Error pulling image ({tag}) from {self.ref.name}, {inner}"
+        """M12 pull_v1.go:165-184: every data endpoint in turn; the last one's error is shown."""
+        failed: tuple[str, str, Reply | None] | None = None
+        for data in data_endpoints:
+            failed = self.v1_pull_image(data, image_id, extra, basic)
+            if failed is None:
+                self.output.append(docker112.downloaded_status_line(self.ref.familiar))
+                return Attempt(True, docker112.legacy_registry_line(self.ref.name), Outcome.OK)
+        assert failed is not None
+        inner, step, reply = failed
+        text = docker112.v1_image_error(tag, self.ref.name, inner)
+        if reply is None:
+            return Attempt(False, text, Outcome.PROTOCOL_ERROR, error=PullError(step=step, detail=text))
         if reply.failure is not None:
             outcome = outcome_for_failure(reply.failure.kind)
         else:
             outcome = outcome_for_status(reply.status or 0)
+            if outcome is Outcome.OK:
+                outcome = Outcome.PROTOCOL_ERROR
         return Attempt(False, text, outcome, error=self.reply_error(step, reply))
+
+    def v1_pull_image(
+        self, data: str, image_id: str, extra: list[tuple[str, str]], basic: tuple[str, str] | None
+    ) -> tuple[str, str, Reply | None] | None:
+        """M12 pull_v1.go:187-256 pullImage: ancestry, every layer's JSON, then the layers.
+
+        Returns None on success, else (Go's error text, step, the reply that failed).
+        """
+        ancestry = self.client.send(
+            "v1 ancestry", "GET", f"{data}images/{image_id}/ancestry", headers=extra, basic_auth=basic
+        )
+        self.steps.append(step_for("v1 ancestry", "GET", ancestry, reply_words(ancestry)))
+        if ancestry.failure is not None:
+            return (
+                docker112.url_error("Get", ancestry.url, self.transport_text(ancestry)),
+                "v1 ancestry",
+                ancestry,
+            )
+        if ancestry.status != 200:
+            return docker112.v1_ancestry_error(ancestry.status or 0, image_id), "v1 ancestry", ancestry
+        problem = docker112.v1_decode_error(ancestry.body, docker112.V1Body.ANCESTRY)
+        if problem is not None:
+            return docker112.v1_ancestry_body_error(problem), "v1 ancestry", ancestry
+        history = [item for item in json.loads(ancestry.body) if isinstance(item, str)]
+        if not history:
+            return docker112.v1_empty_history(image_id), "v1 ancestry", None
+        layers = list(reversed(history))
+        for layer_id in layers:  # pull_v1.go:205-232: all the JSONs first, bottom-most first
+            reply = self.client.send(
+                "v1 json", "GET", f"{data}images/{layer_id}/json", headers=extra, basic_auth=basic
+            )
+            self.steps.append(step_for("v1 json", "GET", reply, reply_words(reply)))
+            if reply.failure is not None or reply.status != 200:
+                self.notes.append(docker112.V1_JSON_RETRY_NOTE)
+                if reply.failure is not None:
+                    url_text = docker112.url_error("Get", reply.url, self.transport_text(reply))
+                    return docker112.v1_json_transport_error(url_text), "v1 json", reply
+                return docker112.v1_json_error(reply.status or 0), "v1 json", reply
+        for layer_id in layers:
+            reply = self.client.send(
+                "v1 layer",
+                "GET",
+                f"{data}images/{layer_id}/layer",
+                headers=extra,
+                basic_auth=basic,
+                max_body=BLOB_PEEK,
+            )
+            self.steps.append(step_for("v1 layer", "GET", reply, reply_words(reply)))
+            if reply.failure is not None:
+                return docker112.v1_layer_error(0, layer_id), "v1 layer", reply
+            if reply.status != 200:
+                return docker112.v1_layer_error(reply.status or 0, layer_id), "v1 layer", reply
+        return None
 
     # -- evidence -------------------------------------------------------------------------
 
@@ -582,6 +717,21 @@ class _Pull:
 
     def reply_error(self, step: str, reply: Reply) -> PullError:
         return pull_error(step, reply)
+
+
+def _success_status(status: int | None) -> bool:
+    """D12 registry/client/repository.go:103-107 SuccessStatus (200-399), minus 304 (:475)."""
+    return status is not None and 200 <= status <= 399 and status != 304
+
+
+def _shown_digest(kind: ManifestKind, body: bytes) -> str:
+    """The ``Digest:`` line: sha256 of the bytes received, or for schema1 of the signed payload
+    without its signatures (M12 pull_v2.go:500)."""
+    if kind is ManifestKind.SCHEMA1:
+        canonical = docker112.schema1_canonical(body)
+        if canonical is not None:
+            return sha256_digest(canonical)
+    return sha256_digest(body)
 
 
 def _tag_was_defaulted(ref: ImageReference) -> bool:
@@ -610,20 +760,14 @@ def _v1_standalone(ping: Reply) -> bool:
     return standalone
 
 
-def _json_string(body: bytes) -> str | None:
-    try:
-        value = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return None
-    return value if isinstance(value, str) and value else None
-
-
-def _json_list(body: bytes) -> list[str]:
-    try:
-        value = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return []
-    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+def _data_endpoints(endpoint: Endpoint, images: Reply) -> list[str]:
+    """M12 registry/session.go:398-415, 456-465: every X-Docker-Endpoints line, split on commas,
+    with the index's scheme; without the header, the index host itself."""
+    scheme = urlsplit(endpoint.url).scheme
+    listed = header_values(images.headers, "X-Docker-Endpoints")
+    if not any(value.strip() for value in listed):
+        return [f"{endpoint.url}/v1/"]
+    return [f"{scheme}://{host.strip()}/v1/" for value in listed for host in value.split(",")]
 
 
 def pull_v2_then_v1(ref: ImageReference, client: HttpClient, options: PullOptions) -> PullResult:

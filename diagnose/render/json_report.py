@@ -24,6 +24,7 @@ from diagnose.model import (
     FailureKind,
     Headers,
     ImageReference,
+    MessageVariant,
     Outcome,
     Protocol,
     PullError,
@@ -96,6 +97,7 @@ def _pull(pull: PullResult) -> dict[str, Any]:
         "error": _error(pull.error),
         "steps": [_step(s) for s in pull.steps],
         "notes": list(pull.notes),
+        "variants": [{"when": v.when, "message": v.message} for v in pull.variants],
         "exchange_ids": [e.id for e in pull.exchanges],
     }
 
@@ -403,6 +405,13 @@ def _pull_from(data: object, where: str, exchanges: Mapping[int, Exchange]) -> P
         exchanges=own,
         error=_error_from(obj.get("error"), f"{where}.error"),
         notes=_strings(obj, "notes", where),
+        variants=tuple(
+            MessageVariant(
+                when=_str(_obj(v, f"{where}.variants[{i}]"), "when", f"{where}.variants[{i}]"),
+                message=_str(_obj(v, f"{where}.variants[{i}]"), "message", f"{where}.variants[{i}]"),
+            )
+            for i, v in enumerate(_list(obj, "variants", where))
+        ),
     )
 
 

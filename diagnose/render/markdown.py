@@ -125,6 +125,8 @@ def render_markdown(report: Report) -> str:
         out.append("")
         out.append(_block(pull.message or "(nothing)"))
         out.append("")
+        for variant in pull.variants:
+            out += [f"{_md_escape(variant.when)}:", "", _block(variant.message), ""]
     heading = "Why they differ" if diagnosis.differ else "What happened"
     out += ["## Diagnosis", "", f"### {heading}", "", _md_escape(diagnosis.explanation), ""]
     for title, items in (

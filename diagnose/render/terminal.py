@@ -162,6 +162,11 @@ def outcomes(report: Report, width: int = 80) -> Group:
         message = short_digests(pull.message) or "(prints nothing)"
         lines = [piece for m in message.splitlines() for piece in fold(m, width - 2)]
         parts.append(Text("\n".join("  " + m for m in lines), style="green" if pull.ok else "bold"))
+        for variant in pull.variants:
+            parts.append(_folded_text(Text(f"  {variant.when}:", style="dim"), width))
+            variant_lines = short_digests(variant.message).splitlines()
+            other = [piece for m in variant_lines for piece in fold(m, width - 2)]
+            parts.append(Text("\n".join("  " + m for m in other), style="bold"))
     return Group(*parts)
 
 
