@@ -193,6 +193,7 @@ class PullResult:
     error: PullError | None = None
     notes: tuple[str, ...] = ()  # facts noticed on the way (token access, fallbacks taken ...)
     variants: tuple[MessageVariant, ...] = ()  # the client's other outputs, e.g. in a terminal
+    daemon_error: str | None = None  # docker: the daemon's own error, before the CLI printed it
 
     @property
     def ok(self) -> bool:

@@ -6,6 +6,7 @@ states the registry answers and the exact text that client prints for them.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -461,3 +462,25 @@ def test_a_model_bug_becomes_a_message_not_a_traceback() -> None:
     )
     for prediction in predict_all([pull], ref):
         assert prediction.exit_code == 1
+
+
+def test_docker112_rhel_streams_what_upstream_hides_behind_the_login_prompt() -> None:
+    """Upstream 1.12's daemon answers 401 for an unstreamed "unauthorized" and the CLI asks for a
+    login (issue 11 D1); the RHEL build has already streamed "Trying to pull repository", so it
+    prints the daemon's error bare."""
+    error = "Get https://h.example/v2/a/b/manifests/latest: unauthorized: incorrect username or password"
+    pull = dataclasses.replace(
+        PullBuilder(Strategy.V2_THEN_V1).build(
+            Outcome.AUTH_FAILED,
+            "Using default tag: latest\n\nPlease login prior to pull:\n"
+            "Error: Cannot perform an interactive login from a non TTY device",
+        ),
+        daemon_error=error,
+    )
+    message, code = BY_ID["docker-1.12-rhel"].predict(PullFacts(parse_reference("h.example/a/b"), pull))
+    assert message.split("\n") == [
+        "Using default tag: latest",
+        "Trying to pull repository h.example/a/b ... ",
+        error,
+    ]
+    assert code == 1

@@ -32,6 +32,7 @@ from diagnose.clients import (
     GoErrcode,
     code_text,
     decode_errcode,
+    docker112,
     legacy_details,
     skopeo,
 )
@@ -238,7 +239,11 @@ def _predict_docker112_rhel(facts: PullFacts) -> Prediction:
     """
     if facts.pull.ok:
         return "", 0
-    lines = facts.pull.message.split("\n")
+    message = facts.pull.message
+    if facts.pull.daemon_error is not None:
+        # no 401 login prompt either: the error was streamed (clients/docker112.py streamed_form)
+        message = docker112.streamed_form(message, facts.pull.daemon_error)
+    lines = message.split("\n")
     start = 1 if lines and lines[0].startswith("Using default tag:") else 0
     lines.insert(start, f"Trying to pull repository {facts.ref.name} ... ")
     lines[-1] = lines[-1].removeprefix(DAEMON_PREFIX)

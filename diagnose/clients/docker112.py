@@ -347,6 +347,16 @@ def cli_failure(text: str, *, flushed: bool, stored_username: str | None) -> Cli
     return CliFailure(lines=(daemon_message(text, flushed=flushed),))
 
 
+def streamed_form(message: str, daemon_error: str) -> str:
+    """``message`` as a build prints it whose progress output flushed the stream before the
+    error: the daemon's error bare, never prefixed nor hidden behind a login prompt."""
+    if message.endswith(daemon_error):
+        return message
+    suffix = "\n".join(cli_failure(daemon_error, flushed=False, stored_username=None).lines)
+    progress = message[: -len(suffix)].removesuffix("\n") if message.endswith(suffix) else message
+    return f"{progress}\n{daemon_error}" if progress else daemon_error
+
+
 def login_hides_error_note(text: str) -> str:
     """A note for the report: the daemon's error that the login prompt hid from the user."""
     return f"the daemon answered 401 (api/server/httputils/errors.go), so the CLI never shows: {text}"

@@ -204,6 +204,7 @@ class _Pull:
                 self.notes.append(docker112.login_hides_error_note(attempt.message))
         return PullResult(
             variants=variants,
+            daemon_error=None if attempt.ok else attempt.message,
             strategy=Strategy.V2_THEN_V1,
             outcome=attempt.outcome,
             protocol=protocol,

@@ -98,6 +98,7 @@ def _pull(pull: PullResult) -> dict[str, Any]:
         "steps": [_step(s) for s in pull.steps],
         "notes": list(pull.notes),
         "variants": [{"when": v.when, "message": v.message} for v in pull.variants],
+        "daemon_error": pull.daemon_error,
         "exchange_ids": [e.id for e in pull.exchanges],
     }
 
@@ -405,6 +406,7 @@ def _pull_from(data: object, where: str, exchanges: Mapping[int, Exchange]) -> P
         exchanges=own,
         error=_error_from(obj.get("error"), f"{where}.error"),
         notes=_strings(obj, "notes", where),
+        daemon_error=_opt_str(obj, "daemon_error", where),
         variants=tuple(
             MessageVariant(
                 when=_str(_obj(v, f"{where}.variants[{i}]"), "when", f"{where}.variants[{i}]"),
