@@ -15,7 +15,7 @@ from urllib.parse import unquote
 import pytest
 from rich.console import Console
 
-from diagnose.demo import run_demo
+from diagnose.demo import SCENARIOS, run_demo
 from diagnose.model import Report
 from diagnose.render.json_report import render_json
 from diagnose.render.steps import short_digests, verdict
@@ -52,7 +52,7 @@ def _tokens(report: Report) -> set[str]:
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_demo_reports_fit_and_keep_every_token_whole(demo_reports: list[Report], width: int) -> None:
-    assert len(demo_reports) == 6
+    assert len(demo_reports) == len(SCENARIOS)
     for report in demo_reports:
         text = _render(report, width)
         lines = text.splitlines()
