@@ -115,11 +115,15 @@ def _credentials(creds: str | None, password_stdin: bool) -> tuple[str, str] | N
     return user, password
 
 
-def _write_file(path: Path, text: str) -> None:
+def _check_outputs(inputs: tuple[Path, ...] = (), **paths: Path | None) -> None:
+    """Refuse unusable output paths before any request is sent (see ``outputs.py``)."""
+    from diagnose.outputs import Output, OutputProblem, check_outputs
+
+    wanted = [Output(f"--{name}", path) for name, path in paths.items() if path is not None]
     try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageProblem(f"cannot write {path}: {exc.strerror or exc}") from None
+        check_outputs(wanted, inputs=inputs)
+    except OutputProblem as exc:
+        raise UsageProblem(str(exc)) from None
 
 
 def _pull_exit(report: Report) -> ExitCode:
@@ -130,23 +134,30 @@ def _emit(
     report: Report, *, as_json: bool, save: Path | None, markdown: Path | None, har: Path | None
 ) -> ExitCode:
     """Render a report to stdout and to the files asked for."""
+    from diagnose.outputs import Output, write_outputs
     from diagnose.render.json_report import render_json
     from diagnose.render.terminal import render_terminal
 
+    files: list[tuple[Output, str]] = []
     if save is not None:
-        _write_file(save, render_json(report) + "\n")
+        files.append((Output("--save", save), render_json(report) + "\n"))
     if markdown is not None:
         from diagnose.render.markdown import render_markdown
 
-        _write_file(markdown, render_markdown(report))
+        files.append((Output("--markdown", markdown), render_markdown(report)))
     if har is not None:
         from diagnose.render.har import render_har
 
-        _write_file(har, render_har(report))
+        files.append((Output("--har", har), render_har(report)))
+    problems = write_outputs(files)
     if as_json:
         sys.stdout.write(render_json(report) + "\n")
     else:
         render_terminal(report, _stdout())
+    for problem in problems:  # the diagnosis is printed anyway; the file error comes after it
+        _stderr().print(f"diagnose: error: {problem}", markup=False)
+    if problems:
+        return ExitCode.USAGE
     return _pull_exit(report)
 
 
@@ -231,6 +242,7 @@ def compare(
     from diagnose.run import compare as run_compare
 
     reference = _parse_ref(ref)
+    _check_outputs(save=save, markdown=markdown, har=har)
     credentials = _credentials(creds, password_stdin)
     source = "DIAGNOSE_CREDS" if creds and os.environ.get("DIAGNOSE_CREDS") == creds else "--creds"
     if credentials is None and (use_login or auth_file is not None):
@@ -312,6 +324,7 @@ def replay(
         saved = report_from_dict(data)
     except ValueError as exc:
         raise UsageProblem(f"{report_file}: {exc}") from None
+    _check_outputs((report_file,), markdown=markdown, har=har)
     report = replay_report(saved)
     raise typer.Exit(_emit(report, as_json=as_json, save=None, markdown=markdown, har=har))
 
