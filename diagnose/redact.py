@@ -144,8 +144,9 @@ def _hex_digits(value: int, width: int = 0) -> str:
 
 _SHORT_ESCAPES = {"\n": "n", "\t": "t", "\r": "r", "\b": "b", "\f": "f", "\a": "a", "\v": "v"}
 _HTML_NAMED = {'"': "quot", "&": "amp", "<": "lt", ">": "gt", "'": "(?:apos|#39)"}
-_ESCAPE = r"\\+"
-"""One or more backslashes: a JSON or Go escape, or one nested in JSON quoted inside JSON."""
+_ESCAPE = r"(?:\\|%(?:25)*5[cC])+"
+"""One or more backslashes (a JSON or Go escape, or one nested in JSON quoted inside JSON),
+possibly percent-encoded themselves (a ``\\u`` escape echoed into a URL query)."""
 
 
 def _char_pattern(char: str) -> str:

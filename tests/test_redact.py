@@ -373,6 +373,7 @@ def test_scrub_text_catches_every_spelling_of_a_secret(form: str) -> None:
         json.dumps(json.dumps(ECHOED)),  # JSON quoted inside JSON
         "&quot;".join(ECHOED.split('"')),  # an HTML error page
         quote(quote(ECHOED, safe=""), safe=""),  # percent-encoded twice
+        quote("".join(f"\\u{ord(c):04x}" for c in ECHOED), safe=""),  # \u escapes in a URL query
         base64.b64encode(f"alice:{ECHOED}".encode()).decode(),  # Basic value, any alignment
     ],
 )
