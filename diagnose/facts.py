@@ -7,7 +7,6 @@ not do I/O, import requests, rich or typer, or word a diagnosis.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,7 +19,9 @@ from diagnose.model import (
     Outcome,
     Protocol,
     PullResult,
+    StepKind,
     Strategy,
+    TokenGrant,
     header_value,
     header_values,
 )
@@ -30,11 +31,7 @@ DOCKER_HUB_HOSTS = frozenset(
     {"registry-1.docker.io", "index.docker.io", "docker.io", "registry.hub.docker.com"}
 )
 
-TOKEN_CLAIMS_KEY = "diagnose_token_claims"
-"""Key under which the transport keeps a token's decoded claims in a redacted token body."""
-
 _CHALLENGE_ERROR = re.compile(r'(?:^|[\s,])error\s*=\s*"?([A-Za-z_]+)"?', re.IGNORECASE)
-_NOTE_TOKEN_ACCESS = re.compile(r"^token\b.*?\b(?:access|granted(?: access)?)\s*[:=]\s*(.*)$", re.IGNORECASE)
 _MANIFEST_PATH = re.compile(r"^/v2/(?P<name>.+)/manifests/(?P<ref>[^/]+)$")
 _PLAIN_HTTP_MARKERS = (
     "http response to https client",
@@ -46,13 +43,48 @@ _PLAIN_HTTP_MARKERS = (
 """TLS failures that mean the port speaks plain HTTP, not that the certificate is untrusted."""
 _RATELIMIT_HEADERS = ("retry-after", "ratelimit-limit", "ratelimit-remaining", "docker-ratelimit-source")
 
+STRICT = Strategy.V2_ONLY
+"""The pull the diagnosis measures every other against: a strict V2 client (skopeo)."""
+FALLBACK = Strategy.V2_THEN_V1
+"""docker 1.12's pull: the original question is why it disagrees with the strict one."""
+
+
+@dataclass(frozen=True, slots=True)
+class PullFacts:
+    """What one pull (of any strategy, known to the rules or not) proves. Derived from its
+    typed evidence only: step kinds, token grants, errors, statuses; never from notes."""
+
+    strategy: Strategy
+    outcome: Outcome
+    protocol: Protocol | None
+    message: str
+    client: str
+    status: int | None  # HTTP status of the failing exchange
+    step: str  # the failing step's label, for people
+    step_kind: StepKind | None  # the failing step's kind, for rules
+    codes: tuple[str, ...]  # registry error codes of the failure, first one first
+    failure: FailureKind | None
+    failure_detail: str
+    asked_v1: bool  # the pull sent a V1 API request (docker's fallback)
+    v1_statuses: tuple[int | None, ...]  # each V1 exchange's status (None: no response)
+    client_side_refusal: str | None  # e.g. "no basic auth credentials": never reached the wire
+    tokens: tuple[TokenGrant, ...]
+    tool_error: bool = False  # the pull ended in a bug of diagnose, not a registry answer
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.OK
+
 
 @dataclass(frozen=True, slots=True)
 class Facts:
-    """What the two pulls prove, in the terms the rules need. Derived once by ``facts_from``.
+    """What the pulls prove, in the terms the rules need. Derived once by ``facts_from``.
 
-    ``v2_*`` describe the strict V2 pull (v2-only), ``fb_*`` the docker-1.12-style pull
-    (v2-then-v1). A missing pull leaves its outcome None.
+    Any number of pulls: ``pulls`` holds one ``PullFacts`` per pull, strict first, docker
+    1.12's second, the others in the order they ran. ``v2_*`` describe the strict V2 pull
+    (v2-only), ``fb_*`` the docker-1.12-style pull (v2-then-v1): the rules lead with why
+    those two disagree. A missing pull leaves its outcome None; an unknown strategy is
+    read like any other pull and never breaks a rule.
     """
 
     auth_mode: AuthMode
@@ -80,7 +112,7 @@ class Facts:
     client_side_refusal: str | None  # e.g. "no basic auth credentials": never reached the wire
     v1_statuses: tuple[int | None, ...]  # each V1 exchange's status (None: no response)
     no_v1_api: bool  # V1 was asked and answered 404 to every path
-    # registry evidence from either pull
+    # registry evidence from any pull
     challenge_error: str | None  # a 401 Bearer challenge's error= ("insufficient_scope", ...)
     challenge_schemes: tuple[str, ...]  # lower-case schemes of 401 challenges: ("bearer",)
     version_header: bool  # Docker-Distribution-Api-Version: registry/2.0 was seen
@@ -93,6 +125,12 @@ class Facts:
     # distribution answered docker's manifest GET "OCI manifest found, but accept header does not
     # support OCI manifests" (registry/handlers/manifests.go): docker 1.12 cannot accept OCI types.
     oci_not_accepted: bool = False
+    v2_step_kind: StepKind | None = None
+    token_issued: bool = False  # some token request of some pull got a token
+    token_subject: str | None = None  # ``sub`` of the first issued token ("" = anonymous token)
+    basic_sent: bool = False  # a request carried Basic credentials (user and password)
+    pulls: tuple[PullFacts, ...] = ()
+    tool_error: bool = False  # some pull ended in a bug of diagnose itself
 
     @property
     def anonymous(self) -> bool:
@@ -132,8 +170,19 @@ class Facts:
     def basic_only(self) -> bool:
         return "basic" in self.challenge_schemes and "bearer" not in self.challenge_schemes
 
+    @property
+    def others(self) -> tuple[PullFacts, ...]:
+        """Pulls beyond the strict one and docker 1.12's (docker >= 17, containerd, ...)."""
+        return tuple(p for p in self.pulls if p.strategy not in (STRICT, FALLBACK))
+
+    def pull(self, strategy: Strategy) -> PullFacts | None:
+        return next((p for p in self.pulls if p.strategy == strategy), None)
+
     def any_outcome(self, *outcomes: Outcome) -> bool:
-        return self.v2_outcome in outcomes or self.fb_outcome in outcomes
+        """Whether any pull (of any strategy) ended in one of ``outcomes``."""
+        return any(p.outcome in outcomes for p in self.pulls) or (
+            not self.pulls and (self.v2_outcome in outcomes or self.fb_outcome in outcomes)
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -141,96 +190,100 @@ class Facts:
 
 
 def _pull(pulls: Sequence[PullResult], strategy: Strategy) -> PullResult | None:
-    return next((p for p in pulls if p.strategy is strategy), None)
+    return next((p for p in pulls if p.strategy == strategy), None)
 
 
 def _path(url: str) -> str:
     return split_url(url).path
 
 
-def _is_v1(exchange: Exchange) -> bool:
-    return _path(exchange.request.url).startswith("/v1/") or exchange.step.lower().startswith("v1")
-
-
-def _is_token(exchange: Exchange) -> bool:
-    return "token" in exchange.step.lower()
-
-
 def _status(exchange: Exchange) -> int | None:
     return exchange.response.status if exchange.response is not None else None
 
 
-def _failing_status(pull: PullResult | None) -> int | None:
-    if pull is None:
+def _failing_exchange(pull: PullResult) -> Exchange | None:
+    if pull.error is None or pull.error.exchange_id is None:
         return None
+    return next((e for e in pull.exchanges if e.id == pull.error.exchange_id), None)
+
+
+def _failing_status(pull: PullResult) -> int | None:
     if pull.error is not None and pull.error.status is not None:
         return pull.error.status
-    if pull.error is not None and pull.error.exchange_id is not None:
-        for exchange in pull.exchanges:
-            if exchange.id == pull.error.exchange_id:
-                return _status(exchange)
-    return None
+    exchange = _failing_exchange(pull)
+    return _status(exchange) if exchange is not None else None
 
 
-def _claims_actions(exchange: Exchange, repository: str) -> tuple[str, ...] | None:
-    """Actions granted by a token answer whose redacted body kept the decoded claims."""
-    if exchange.response is None or TOKEN_CLAIMS_KEY not in exchange.response.body:
+def _failing_kind(pull: PullResult) -> StepKind | None:
+    if pull.error is None:
         return None
-    try:
-        data = json.loads(exchange.response.body)
-    except (ValueError, RecursionError):
-        return None
-    claims = data.get(TOKEN_CLAIMS_KEY) if isinstance(data, dict) else None
-    if not isinstance(claims, dict):
-        return None
-    access = claims.get("access")
-    if not isinstance(access, list):
-        return ()
-    actions: list[str] = []
-    for entry in access:
-        if not isinstance(entry, dict) or entry.get("type") not in (None, "repository"):
-            continue
-        if repository and entry.get("name") not in (None, repository):
-            continue
-        for action in entry.get("actions") or ():
-            if isinstance(action, str) and action not in actions:
-                actions.append(action)
-    return tuple(actions)
+    if pull.error.kind is not None:
+        return pull.error.kind
+    exchange = _failing_exchange(pull)
+    return exchange.kind if exchange is not None else None
 
 
-def _notes_actions(notes: Sequence[str], repository: str) -> tuple[str, ...] | None:
-    """Token access from a puller note: ``token for scope S granted access: repository:x:pull``,
-    ``token for S granted: nothing`` (pullers/v2_only.py, pullers/v2_then_v1.py) or a bare
-    ``token access: pull``. Scopes of other repositories are ignored."""
-    found: tuple[str, ...] | None = None
-    for note in notes:
-        match = _NOTE_TOKEN_ACCESS.search(note)
-        if match is None:
-            continue
-        actions: list[str] = []
-        for item in match.group(1).split(", "):
-            item = item.strip().rstrip(".")
-            if item.lower() in ("", "none", "nothing", "empty", "[]"):
-                continue
-            if item.count(":") >= 2:  # a scope: type:name:actions (the name may hold a port)
-                kind_name, _, acts = item.rpartition(":")
-                name = kind_name.partition(":")[2]
-                if repository and name != repository:
-                    continue
-                item = acts
-            actions.extend(a for a in item.split(",") if a and a not in actions)
-        found = tuple(actions)
-    return found
+def pull_facts(pull: PullResult) -> PullFacts:
+    """The facts of one pull, whatever its strategy (pure)."""
+    v1 = [e for e in pull.exchanges if e.kind.is_v1]
+    refusal = next(
+        (
+            e.failure.detail
+            for e in pull.exchanges
+            if e.failure is not None and e.failure.kind is FailureKind.CLIENT_SIDE
+        ),
+        None,
+    )
+    error = pull.error
+    failure = error.failure if error is not None else None
+    return PullFacts(
+        strategy=pull.strategy,
+        outcome=pull.outcome,
+        protocol=pull.protocol,
+        message=pull.message,
+        client=pull.client,
+        status=_failing_status(pull),
+        step=error.step if error is not None else "",
+        step_kind=_failing_kind(pull),
+        codes=tuple(e.code for e in error.registry_errors) if error is not None else (),
+        failure=failure.kind if failure is not None else None,
+        failure_detail=failure.detail if failure is not None else "",
+        asked_v1=bool(v1),
+        v1_statuses=tuple(_status(e) for e in v1),
+        client_side_refusal=refusal,
+        tokens=pull.tokens,
+        tool_error=pull.tool_error is not None,
+    )
 
 
 _OCI_NOT_ACCEPTED = re.compile(r"OCI (manifest|index) found, but accept header does not support OCI")
 
 
+def _ordered(pulls: Sequence[PullResult]) -> list[PullResult]:
+    """The strict pull first, docker 1.12's second, then every other pull in run order."""
+    v2 = _pull(pulls, STRICT)
+    fb = _pull(pulls, FALLBACK)
+    first = [p for p in (v2, fb) if p is not None]
+    return first + [p for p in pulls if all(p is not q for q in first)]
+
+
+def _token_facts(
+    ordered: Sequence[PullResult], repository: str
+) -> tuple[tuple[str, ...] | None, bool, str | None]:
+    """(actions granted on the repository, whether any token was issued, its subject)."""
+    grants = [g for p in ordered for g in p.tokens]
+    issued = [g for g in grants if g.issued]
+    actions = next((a for g in issued if (a := g.actions_on(repository)) is not None), None)
+    subject = next((g.subject for g in issued if g.subject is not None), None)
+    return actions, bool(issued), subject
+
+
 def facts_from(pulls: Sequence[PullResult], auth: AuthInfo) -> Facts:
-    """Derive the facts the rules read from the two pull results (pure)."""
-    v2 = _pull(pulls, Strategy.V2_ONLY)
-    fb = _pull(pulls, Strategy.V2_THEN_V1)
-    ordered = [p for p in (v2, fb) if p is not None] + [p for p in pulls if p not in (v2, fb)]
+    """Derive the facts the rules read from any number of pull results (pure)."""
+    v2 = _pull(pulls, STRICT)
+    fb = _pull(pulls, FALLBACK)
+    ordered = _ordered(pulls)
+    per_pull = tuple(pull_facts(p) for p in ordered)
     exchanges = [e for p in ordered for e in p.exchanges]
 
     host = ""
@@ -251,8 +304,12 @@ def facts_from(pulls: Sequence[PullResult], auth: AuthInfo) -> Facts:
             break
     schemes: list[str] = []
     version_header = False
+    basic_sent = False
     rate_headers: list[tuple[str, str]] = []
     for exchange in exchanges:
+        authorization = header_value(exchange.request.headers, "Authorization") or ""
+        if authorization.lower().startswith("basic") and "empty" not in authorization:
+            basic_sent = True  # the redactor keeps 'Basic <redacted: user "x">' as evidence
         response = exchange.response
         if response is None:
             continue
@@ -261,7 +318,7 @@ def facts_from(pulls: Sequence[PullResult], auth: AuthInfo) -> Facts:
             for v in header_values(response.headers, "Docker-Distribution-Api-Version")
         ):
             version_header = True
-        if response.status == 401 and not _is_token(exchange):
+        if response.status == 401 and exchange.kind is not StepKind.TOKEN:
             for value in header_values(response.headers, "WWW-Authenticate"):
                 scheme = value.strip().split(" ", 1)[0].lower()
                 if scheme and scheme not in schemes:
@@ -276,37 +333,20 @@ def facts_from(pulls: Sequence[PullResult], auth: AuthInfo) -> Facts:
                     rate_headers.append((name, found))
 
     token_status: int | None = None
-    token_actions: tuple[str, ...] | None = None
     for exchange in exchanges:
-        if _is_token(exchange) or (exchange.response and TOKEN_CLAIMS_KEY in exchange.response.body):
-            if token_status is None or exchange.response is not None:
-                token_status = _status(exchange)
-            actions = _claims_actions(exchange, repository)
-            if actions is not None and token_actions is None:
-                token_actions = actions
-    if token_actions is None:
-        for p in ordered:
-            token_actions = _notes_actions(p.notes, repository)
-            if token_actions is not None:
-                break
+        if exchange.kind is StepKind.TOKEN and (token_status is None or exchange.response is not None):
+            token_status = _status(exchange)
+    token_actions, token_issued, token_subject = _token_facts(ordered, repository)
 
     ping_status = None
     if v2 is not None:
-        ping = next((e for e in v2.exchanges if _path(e.request.url).rstrip("/") == "/v2"), None)
+        ping = next((e for e in v2.exchanges if e.kind is StepKind.PING), None)
         ping_status = _status(ping) if ping is not None else None
 
+    v2f = per_pull[0] if v2 is not None else None
+    fbf = next((p for p in per_pull if p.strategy == FALLBACK), None)
     fb_exchanges = fb.exchanges if fb is not None else ()
-    v1 = [e for e in fb_exchanges if _is_v1(e)]
-    v1_statuses = tuple(_status(e) for e in v1)
-    refusal = next(
-        (
-            e.failure.detail
-            for e in fb_exchanges
-            if e.failure is not None and e.failure.kind is FailureKind.CLIENT_SIDE
-        ),
-        None,
-    )
-    failure = v2.error.failure if v2 is not None and v2.error is not None else None
+    v1_statuses = fbf.v1_statuses if fbf is not None else ()
     tls_details = [
         e.failure.detail for e in exchanges if e.failure is not None and e.failure.kind is FailureKind.TLS
     ]
@@ -314,9 +354,10 @@ def facts_from(pulls: Sequence[PullResult], auth: AuthInfo) -> Facts:
         tls_details.append(v2.message)
     plain_http = any(marker in d.lower() for d in tls_details for marker in _PLAIN_HTTP_MARKERS)
 
-    differ = False
     if v2 is not None and fb is not None:
         differ = v2.outcome is not fb.outcome or v2.protocol is not fb.protocol
+    else:
+        differ = len({(p.outcome, p.protocol) for p in ordered}) > 1
 
     oci_not_accepted = any(
         e.response is not None
@@ -331,22 +372,22 @@ def facts_from(pulls: Sequence[PullResult], auth: AuthInfo) -> Facts:
         host=host,
         repository=repository,
         ref=ref,
-        v2_outcome=v2.outcome if v2 else None,
-        v2_protocol=v2.protocol if v2 else None,
-        v2_message=v2.message if v2 else "",
-        v2_client=v2.client if v2 else "",
-        v2_status=_failing_status(v2),
-        v2_step=v2.error.step if v2 is not None and v2.error is not None else "",
-        v2_codes=tuple(e.code for e in v2.error.registry_errors) if v2 is not None and v2.error else (),
-        v2_failure=failure.kind if failure is not None else None,
-        v2_failure_detail=failure.detail if failure is not None else "",
-        fb_outcome=fb.outcome if fb else None,
-        fb_protocol=fb.protocol if fb else None,
-        fb_message=fb.message if fb else "",
-        fb_client=fb.client if fb else "",
-        fb_status=_failing_status(fb),
-        fell_back=bool(v1) or (fb is not None and fb.protocol is Protocol.V1),
-        client_side_refusal=refusal,
+        v2_outcome=v2f.outcome if v2f else None,
+        v2_protocol=v2f.protocol if v2f else None,
+        v2_message=v2f.message if v2f else "",
+        v2_client=v2f.client if v2f else "",
+        v2_status=v2f.status if v2f else None,
+        v2_step=v2f.step if v2f else "",
+        v2_codes=v2f.codes if v2f else (),
+        v2_failure=v2f.failure if v2f else None,
+        v2_failure_detail=v2f.failure_detail if v2f else "",
+        fb_outcome=fbf.outcome if fbf else None,
+        fb_protocol=fbf.protocol if fbf else None,
+        fb_message=fbf.message if fbf else "",
+        fb_client=fbf.client if fbf else "",
+        fb_status=fbf.status if fbf else None,
+        fell_back=fbf is not None and (fbf.asked_v1 or fbf.protocol is Protocol.V1),
+        client_side_refusal=fbf.client_side_refusal if fbf else None,
         v1_statuses=v1_statuses,
         no_v1_api=any(s is not None for s in v1_statuses)
         and all(s == 404 for s in v1_statuses if s is not None),
@@ -360,8 +401,10 @@ def facts_from(pulls: Sequence[PullResult], auth: AuthInfo) -> Facts:
         plain_http=plain_http,
         differ=differ,
         oci_not_accepted=oci_not_accepted,
+        v2_step_kind=v2f.step_kind if v2f else None,
+        token_issued=token_issued,
+        token_subject=token_subject,
+        basic_sent=basic_sent,
+        pulls=per_pull,
+        tool_error=any(p.tool_error for p in per_pull),
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# Shared wording

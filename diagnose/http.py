@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from diagnose.model import Exchange, Headers, Strategy, TransportFailure
+from diagnose.model import Exchange, Headers, StepKind, Strategy, TokenClaims, TransportFailure
 
 DEFAULT_MAX_BODY = 4 * 1024 * 1024
 """Bytes of a body a puller may read into memory (manifests, token answers, error pages)."""
@@ -37,6 +37,7 @@ class Reply:
     body: bytes = b""  # at most max_body bytes
     body_truncated: bool = False
     failure: TransportFailure | None = None
+    token_claims: TokenClaims | None = None  # decoded claims of a token in the body (as recorded)
 
 
 BodySink = Callable[[bytes], None]
@@ -54,6 +55,7 @@ class HttpClient(Protocol):
         method: str,
         url: str,
         *,
+        kind: StepKind = StepKind.OTHER,
         headers: Sequence[tuple[str, str]] = (),
         basic_auth: tuple[str, str] | None = None,
         body: bytes | None = None,
@@ -64,6 +66,8 @@ class HttpClient(Protocol):
     ) -> Reply:
         """Send one request; record each hop; return the final answer or the failure.
 
+        - ``kind`` says what the request is for; it is recorded on every hop and is what the
+          rules read (``step`` is only the label shown to people). Pullers always pass it.
         - ``headers`` may repeat a name (docker 1.12 sends four separate Accept headers).
         - ``basic_auth`` sets ``Authorization: Basic``; it is recorded redacted.
         - redirects (301/302/303/307/308) are followed by the client itself, at most 10 hops,
@@ -79,7 +83,9 @@ class HttpClient(Protocol):
         """
         ...
 
-    def refuse(self, step: str, method: str, url: str, detail: str) -> int:
+    def refuse(
+        self, step: str, method: str, url: str, detail: str, *, kind: StepKind = StepKind.OTHER
+    ) -> int:
         """Record a request the client refused to send (kind ``client_side``); return its id.
 
         Docker's ``no basic auth credentials`` never reaches the wire, but it is a step of

@@ -44,6 +44,9 @@ class Outcome(StrEnum):
     UNSUPPORTED = "unsupported"  # no matching platform or media type
     INTEGRITY_ERROR = "integrity_error"  # digest mismatch
     SERVER_ERROR = "server_error"  # 5xx
+    # Not a registry answer: diagnose itself failed (a bug in a puller or a rule). The pull's
+    # evidence is kept, ``PullResult.tool_error`` says what broke, and the CLI exits 3.
+    INTERNAL_ERROR = "internal_error"
 
 
 class Protocol(StrEnum):
@@ -67,6 +70,58 @@ class FailureKind(StrEnum):
     CLIENT_SIDE = "client_side"  # the client refused to send (docker's "no basic auth credentials")
     PROXY = "proxy"  # the proxy refused or failed the tunnel (CONNECT answered 407, 502, ...)
     OTHER = "other"
+
+
+class StepKind(StrEnum):
+    """What a request is for, as the puller that sent it says (never guessed from its label).
+
+    Facts and rules read this, so a step can be relabelled ("layer 2/3", "platform manifest")
+    without changing a diagnosis.
+    """
+
+    PING = "ping"  # GET /v2/
+    TOKEN = "token"  # Bearer token endpoint (the challenge's realm)
+    MANIFEST = "manifest"  # GET/HEAD /v2/<name>/manifests/<ref> (index or platform manifest)
+    CONFIG = "config"  # the config blob
+    LAYER = "layer"  # a layer blob (HEAD, GET, or GET for the error body)
+    V1_PING = "v1_ping"  # GET /v1/_ping
+    V1_IMAGES = "v1_images"  # GET /v1/repositories/<name>/images (X-Docker-Token)
+    V1_TAGS = "v1_tags"  # GET /v1/repositories/<name>/tags[/<tag>]
+    V1_ANCESTRY = "v1_ancestry"  # GET /v1/images/<id>/ancestry
+    V1_IMAGE_JSON = "v1_image_json"  # GET /v1/images/<id>/json
+    V1_LAYER = "v1_layer"  # GET /v1/images/<id>/layer
+    OTHER = "other"  # anything else (tests, a request a puller did not classify)
+
+    @property
+    def is_v1(self) -> bool:
+        return self.value.startswith("v1_")
+
+
+def step_kind_of_label(label: str) -> StepKind:
+    """Best reading of a step label from a report written before ``kind`` was recorded.
+
+    Only for loading old files (json_report, cassette); pullers always pass the kind.
+    """
+    text = label.strip().lower()
+    exact = {
+        "ping": StepKind.PING,
+        "token": StepKind.TOKEN,
+        "manifest": StepKind.MANIFEST,
+        "platform manifest": StepKind.MANIFEST,
+        "config": StepKind.CONFIG,
+        "v1 ping": StepKind.V1_PING,
+        "v1 images": StepKind.V1_IMAGES,
+        "v1 tag": StepKind.V1_TAGS,
+        "v1 tags": StepKind.V1_TAGS,
+        "v1 ancestry": StepKind.V1_ANCESTRY,
+        "v1 json": StepKind.V1_IMAGE_JSON,
+        "v1 layer": StepKind.V1_LAYER,
+    }
+    if text in exact:
+        return exact[text]
+    if text.startswith("layer"):
+        return StepKind.LAYER
+    return StepKind.OTHER
 
 
 Headers = tuple[tuple[str, str], ...]
@@ -117,6 +172,50 @@ class TransportFailure:
 
 
 @dataclass(frozen=True, slots=True)
+class TokenAccess:
+    """One entry of a token's ``access`` claim (distribution docs/spec/auth/jwt.md)."""
+
+    type: str  # "repository", "registry" ...
+    name: str  # "library/busybox"
+    actions: tuple[str, ...]  # ("pull",); empty: the token grants nothing on that name
+
+    @property
+    def scope(self) -> str:
+        """``repository:library/busybox:pull`` (actions comma-joined; empty after the last colon)."""
+        return f"{self.type}:{self.name}:{','.join(self.actions)}"
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    """The decoded claims of a Bearer token (a JWT) the registry's token server issued.
+
+    Kept beside the recorded body, never inside it: the body keeps ``"token": "<redacted>"``.
+    Only the claims that diagnose are kept; the signature never is.
+    """
+
+    iss: str | None = None
+    sub: str | None = None  # "" when the token server issued an anonymous token
+    aud: tuple[str, ...] = ()
+    exp: int | None = None
+    nbf: int | None = None
+    iat: int | None = None
+    access: tuple[TokenAccess, ...] | None = None  # None: the token has no access claim
+
+    def actions_on(self, repository: str) -> tuple[str, ...] | None:
+        """Actions granted on ``repository`` (every repository entry when it is ""); None: no claim."""
+        if self.access is None:
+            return None
+        actions: list[str] = []
+        for entry in self.access:
+            if entry.type not in ("", "repository"):
+                continue
+            if repository and entry.name != repository:
+                continue
+            actions.extend(a for a in entry.actions if a not in actions)
+        return tuple(actions)
+
+
+@dataclass(frozen=True, slots=True)
 class Exchange:
     """One HTTP request and what came back: a response, or a transport failure."""
 
@@ -131,6 +230,8 @@ class Exchange:
     note: str | None = None  # e.g. "Authorization not forwarded to another host"
     started_at: str = ""  # ISO 8601 UTC, ms precision, when the request was sent ("" if unknown)
     proxy: str | None = None  # the proxy it went through (Go's ProxyFromEnvironment), redacted
+    kind: StepKind = StepKind.OTHER  # what the request was for, as its puller said
+    token_claims: TokenClaims | None = None  # decoded claims of a token in the response body
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +254,7 @@ class PullError:
     challenge_error: str | None = None  # the Bearer challenge's error= parameter, if any
     failure: TransportFailure | None = None
     detail: str = ""  # one line in plain words, e.g. "manifest GET answered 401"
+    kind: StepKind | None = None  # the failing step's kind (else: that of exchange_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +282,23 @@ class MessageVariant:
 
 
 @dataclass(frozen=True, slots=True)
+class TokenGrant:
+    """One token request of a pull: the scope asked and what the token server granted."""
+
+    exchange_id: int  # the token request's exchange
+    scope: str  # asked, e.g. "repository:library/busybox:pull"
+    issued: bool  # a token came back (False: refused, failed, or an answer without a token)
+    access: tuple[TokenAccess, ...] | None = None  # granted; None: opaque token or none issued
+    subject: str | None = None  # the token's ``sub``: "" for an anonymous token, None: unknown
+
+    def actions_on(self, repository: str) -> tuple[str, ...] | None:
+        """Actions granted on ``repository``; None when the grant is unknown."""
+        if not self.issued or self.access is None:
+            return None
+        return TokenClaims(access=self.access).actions_on(repository)
+
+
+@dataclass(frozen=True, slots=True)
 class PullResult:
     """What one strategy did and what its client would have printed."""
 
@@ -191,9 +310,11 @@ class PullResult:
     steps: tuple[PullStep, ...] = ()
     exchanges: tuple[Exchange, ...] = ()
     error: PullError | None = None
-    notes: tuple[str, ...] = ()  # facts noticed on the way (token access, fallbacks taken ...)
+    notes: tuple[str, ...] = ()  # human-readable remarks; rules never parse them
     variants: tuple[MessageVariant, ...] = ()  # the client's other outputs, e.g. in a terminal
     daemon_error: str | None = None  # docker: the daemon's own error, before the CLI printed it
+    tokens: tuple[TokenGrant, ...] = ()  # every token request: scope asked, access granted
+    tool_error: str | None = None  # set only with Outcome.INTERNAL_ERROR: the bug, in one line
 
     @property
     def ok(self) -> bool:

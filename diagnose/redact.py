@@ -2,8 +2,9 @@
 
 Applied by the transport at record time, before anything reaches the model (DESIGN.md
 "Secrets"). It keeps the evidence that diagnoses (the auth scheme, a Basic username, "empty
-credentials", a token's decoded claims, a presigned URL's expiry) and drops what would let a
-reader replay access (passwords, tokens, signatures, cookies).
+credentials", a presigned URL's expiry) and drops what would let a reader replay access
+(passwords, tokens, signatures, cookies). A token's decoded claims are kept by the transport
+beside the body (``tokens.token_answer_claims``), not here.
 
 This module must not do I/O, must not decide outcomes, and must never return the input
 unchanged "because parsing failed": every path ends in the regex scrubbers.
@@ -23,7 +24,6 @@ from typing import Any, TypeVar, cast
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from diagnose.model import Headers
-from diagnose.tokens import decode_claims
 
 T = TypeVar("T")
 
@@ -34,9 +34,6 @@ MIN_SECRET_LENGTH = 3
 """Caller secrets shorter than this are not searched for in free text: replacing every "ab" in
 a body would destroy the evidence. Structured places (Authorization, form and JSON fields,
 URL userinfo) are redacted whatever the length."""
-
-KEPT_CLAIMS = ("iss", "sub", "aud", "exp", "nbf", "iat", "access")
-"""Token claims kept as evidence (registry-behaviours.md §2.5); never the signature."""
 
 SECRET_FIELDS = frozenset(
     {
@@ -411,33 +408,20 @@ def redact_headers(headers: Headers, secrets: Sequence[str] = ()) -> Headers:
 # --------------------------------------------------------------------------- bodies
 
 
-def _kept_claims(claims: dict[str, object]) -> dict[str, object]:
-    return {key: claims[key] for key in KEPT_CLAIMS if key in claims}
-
-
 def _redact_json(value: object) -> tuple[object, bool]:
     if isinstance(value, dict):
         result: dict[str, object] = {}
-        extra: dict[str, object] = {}
         changed = False
         for key, item in value.items():
             lowered = str(key).lower()
             if lowered in SECRET_FIELDS and item is not None and item != "":
+                # The decoded claims are evidence, but they live beside the body
+                # (Exchange.token_claims, read by the transport), never inside it.
                 result[key] = REDACTED
                 changed = True
-                claims = decode_claims(item) if isinstance(item, str) else None
-                if claims is not None:
-                    claims_key = (
-                        "diagnose_token_claims"
-                        if lowered in ("token", "access_token")
-                        else f"diagnose_{lowered}_claims"
-                    )
-                    extra.setdefault(claims_key, _kept_claims(claims))
             else:
                 result[key], sub_changed = _redact_json(item)
                 changed = changed or sub_changed
-        for key, claims_value in extra.items():
-            result.setdefault(key, claims_value)
         return result, changed
     if isinstance(value, list):
         items = [_redact_json(item) for item in value]
@@ -452,8 +436,9 @@ def _looks_like_form(text: str) -> bool:
 
 
 def redact_body(body: bytes, content_type: str | None, secrets: Sequence[str] = ()) -> str:
-    """A body as redacted text: JSON token fields replaced (claims kept as
-    ``diagnose_token_claims``), form passwords/refresh tokens replaced, secrets scrubbed.
+    """A body as redacted text: JSON token fields replaced, form passwords/refresh tokens
+    replaced, secrets scrubbed. A token's decoded claims are not kept here: the transport
+    records them beside the body (``Exchange.token_claims``).
 
     Undecodable bytes are replaced (U+FFFD); callers wanting binary evidence use
     ``recorded_body``. A JSON body with nothing to redact keeps its original text.

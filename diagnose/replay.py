@@ -20,7 +20,9 @@ from diagnose.model import (
     FailureKind,
     RecordedRequest,
     RecordedResponse,
+    StepKind,
     Strategy,
+    TokenClaims,
     TransportFailure,
 )
 from diagnose.redact import redact_url
@@ -63,9 +65,12 @@ class ReplayClient:
     def close(self) -> None:
         """Nothing to release; present for symmetry with ``RecordingClient``."""
 
-    def refuse(self, step: str, method: str, url: str, detail: str) -> int:
+    def refuse(
+        self, step: str, method: str, url: str, detail: str, *, kind: StepKind = StepKind.OTHER
+    ) -> int:
         return self._add(
             step,
+            kind,
             RecordedRequest(method=method, url=redact_url(url)),
             failure=TransportFailure(FailureKind.CLIENT_SIDE, detail),
         )
@@ -76,6 +81,7 @@ class ReplayClient:
         method: str,
         url: str,
         *,
+        kind: StepKind = StepKind.OTHER,
         headers: Sequence[tuple[str, str]] = (),
         basic_auth: tuple[str, str] | None = None,
         body: bytes | None = None,
@@ -91,12 +97,13 @@ class ReplayClient:
         if original is None:
             detail = f"not in the recording: {method} {wanted}"
             failure = TransportFailure(FailureKind.OTHER, detail)
-            exchange_id = self._add(step, RecordedRequest(method=method, url=wanted), failure=failure)
+            exchange_id = self._add(step, kind, RecordedRequest(method=method, url=wanted), failure=failure)
             return Reply(exchange_id=exchange_id, url=url, status=None, failure=failure)
         previous: int | None = None
         while True:
             exchange_id = self._add(
                 step,
+                kind,
                 original.request,
                 response=original.response,
                 failure=original.failure,
@@ -104,6 +111,7 @@ class ReplayClient:
                 redirect_of=previous,
                 note=original.note,
                 started_at=original.started_at,
+                token_claims=original.token_claims,
             )
             follow_up = None
             if follow_redirects and original.response is not None:
@@ -137,6 +145,7 @@ class ReplayClient:
     def _add(
         self,
         step: str,
+        kind: StepKind,
         request: RecordedRequest,
         *,
         response: RecordedResponse | None = None,
@@ -145,6 +154,7 @@ class ReplayClient:
         redirect_of: int | None = None,
         note: str | None = None,
         started_at: str = "",
+        token_claims: TokenClaims | None = None,
     ) -> int:
         with self._lock:
             self._next_id += 1
@@ -159,6 +169,8 @@ class ReplayClient:
                 redirect_of=redirect_of,
                 note=note,
                 started_at=started_at,
+                kind=kind,
+                token_claims=token_claims,
             )
             self._mine.append(exchange)
             return exchange.id
@@ -186,6 +198,7 @@ class ReplayClient:
                 body=kept,
                 body_truncated=truncated,
                 failure=original.failure,
+                token_claims=original.token_claims,
             )
         return Reply(
             exchange_id=exchange_id,
@@ -195,4 +208,5 @@ class ReplayClient:
             headers=response.headers,
             body=kept,
             body_truncated=truncated,
+            token_claims=original.token_claims,
         )

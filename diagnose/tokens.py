@@ -13,6 +13,9 @@ import binascii
 import json
 import re
 from collections.abc import Mapping
+from typing import Any
+
+from diagnose.model import TokenAccess, TokenClaims
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -82,3 +85,104 @@ def token_access(claims: Mapping[str, object] | None) -> tuple[str, ...]:
         action_text = ",".join(str(a) for a in actions) if isinstance(actions, list) else str(actions)
         scopes.append(f"{kind}:{name}:{action_text}")
     return tuple(scopes)
+
+
+LEGACY_CLAIMS_KEY = "diagnose_token_claims"
+"""Where reports written before ``Exchange.token_claims`` existed kept the claims: inside the
+redacted token body. Read only when loading such a file; never written."""
+
+
+def _opt_int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _opt_str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _access(value: object) -> tuple[TokenAccess, ...] | None:
+    """The ``access`` claim as typed entries; entries of unexpected shape are skipped."""
+    if not isinstance(value, list):
+        return None
+    entries: list[TokenAccess] = []
+    for item in value:
+        if not isinstance(item, Mapping):
+            continue
+        actions = item.get("actions")
+        if isinstance(actions, str):
+            actions = [actions]
+        entries.append(
+            TokenAccess(
+                type=str(item.get("type") or ""),
+                name=str(item.get("name") or ""),
+                actions=tuple(str(a) for a in actions if isinstance(a, str | int))
+                if isinstance(actions, list)
+                else (),
+            )
+        )
+    return tuple(entries)
+
+
+def claims_from_mapping(claims: Mapping[str, object]) -> TokenClaims:
+    """Typed claims from a decoded JWT payload (or a report's ``token_claims`` object).
+
+    Tolerant: a claim of an unexpected type is dropped, never an error (a hostile token
+    server decides these bytes).
+    """
+    aud = claims.get("aud")
+    audience: tuple[str, ...] = ()
+    if isinstance(aud, str):
+        audience = (aud,)
+    elif isinstance(aud, list):
+        audience = tuple(a for a in aud if isinstance(a, str))
+    return TokenClaims(
+        iss=_opt_str(claims.get("iss")),
+        sub=_opt_str(claims.get("sub")),
+        aud=audience,
+        exp=_opt_int(claims.get("exp")),
+        nbf=_opt_int(claims.get("nbf")),
+        iat=_opt_int(claims.get("iat")),
+        access=_access(claims.get("access")),
+    )
+
+
+def claims_to_dict(claims: TokenClaims) -> dict[str, Any]:
+    """The claims as JSON values, JWT claim names kept (``aud`` a string when single)."""
+    aud: str | list[str] | None = None
+    if len(claims.aud) == 1:
+        aud = claims.aud[0]
+    elif claims.aud:
+        aud = list(claims.aud)
+    return {
+        "iss": claims.iss,
+        "sub": claims.sub,
+        "aud": aud,
+        "exp": claims.exp,
+        "nbf": claims.nbf,
+        "iat": claims.iat,
+        "access": None
+        if claims.access is None
+        else [{"type": a.type, "name": a.name, "actions": list(a.actions)} for a in claims.access],
+    }
+
+
+def token_answer_claims(body: bytes) -> TokenClaims | None:
+    """The claims of the JWT in a token endpoint's JSON answer; None for any other body.
+
+    Read from the real (unredacted) answer at record time; the recording keeps only these.
+    """
+    token = token_from_answer(body)
+    claims = decode_claims(token) if token is not None else None
+    return claims_from_mapping(claims) if claims is not None else None
+
+
+def legacy_body_claims(body: str) -> TokenClaims | None:
+    """Claims an older report kept inside a redacted token body (``diagnose_token_claims``)."""
+    if LEGACY_CLAIMS_KEY not in body:
+        return None
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    claims = data.get(LEGACY_CLAIMS_KEY) if isinstance(data, dict) else None
+    return claims_from_mapping(claims) if isinstance(claims, dict) else None

@@ -48,7 +48,9 @@ from diagnose.model import (
     Headers,
     RecordedRequest,
     RecordedResponse,
+    StepKind,
     Strategy,
+    TokenClaims,
     TransportFailure,
     header_value,
 )
@@ -60,8 +62,11 @@ from diagnose.redact import (
     redact_url,
     scrub_text,
 )
+from diagnose.tokens import token_answer_claims
 from diagnose.transport_failures import SEND_ERRORS, failure_from_exception, is_timeout, origin
 
+TOKEN_ANSWER_LIMIT = 64 * 1024
+"""Bodies larger than this are not read for token claims (a token answer is a few KB)."""
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 READ_CHUNK = 64 * 1024
 MIN_BODY_RATE = 16 * 1024
@@ -191,7 +196,9 @@ class RecordingClient:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def refuse(self, step: str, method: str, url: str, detail: str) -> int:
+    def refuse(
+        self, step: str, method: str, url: str, detail: str, *, kind: StepKind = StepKind.OTHER
+    ) -> int:
         exchange_id = self._recorder.next_id()
         secrets = self._secret_list()
         self._store(
@@ -199,6 +206,7 @@ class RecordingClient:
                 id=exchange_id,
                 strategy=self._strategy,
                 step=step,
+                kind=kind,
                 request=RecordedRequest(method=method, url=redact_url(url, secrets)),
                 failure=TransportFailure(FailureKind.CLIENT_SIDE, scrub_text(detail, secrets)),
             )
@@ -211,6 +219,7 @@ class RecordingClient:
         method: str,
         url: str,
         *,
+        kind: StepKind = StepKind.OTHER,
         headers: Sequence[tuple[str, str]] = (),
         basic_auth: tuple[str, str] | None = None,
         body: bytes | None = None,
@@ -238,6 +247,7 @@ class RecordingClient:
         while True:
             reply, exchange_id = self._hop(
                 step,
+                kind,
                 current_method,
                 current_url,
                 pairs,
@@ -261,7 +271,7 @@ class RecordingClient:
             except ValueError:
                 next_url = location.strip()  # unparseable Location: the next hop says invalid_url
             if hops >= self._options.max_redirects:
-                return self._too_many_redirects(step, current_method, next_url, exchange_id, hops)
+                return self._too_many_redirects(step, kind, current_method, next_url, exchange_id, hops)
             hops += 1
             if reply.status in (301, 302, 303) and current_method not in ("GET", "HEAD"):
                 # Go net/http (client.go redirectBehavior): 301/302/303 turn a POST into a GET
@@ -312,7 +322,9 @@ class RecordingClient:
         with self._lock:
             self._mine.append(exchange)
 
-    def _too_many_redirects(self, step: str, method: str, url: str, previous_id: int, hops: int) -> Reply:
+    def _too_many_redirects(
+        self, step: str, kind: StepKind, method: str, url: str, previous_id: int, hops: int
+    ) -> Reply:
         exchange_id = self._recorder.next_id()
         secrets = self._secret_list()
         failure = TransportFailure(
@@ -323,6 +335,7 @@ class RecordingClient:
                 id=exchange_id,
                 strategy=self._strategy,
                 step=step,
+                kind=kind,
                 request=RecordedRequest(method=method, url=redact_url(url, secrets)),
                 failure=failure,
                 redirect_of=previous_id,
@@ -355,6 +368,7 @@ class RecordingClient:
     def _hop(
         self,
         step: str,
+        kind: StepKind,
         method: str,
         url: str,
         pairs: Sequence[tuple[str, str]],
@@ -382,6 +396,7 @@ class RecordingClient:
         reason = ""
         received: Headers = ()
         proxy = self._proxy_for(url)
+        claims: TokenClaims | None = None
         try:
             try:
                 prepared = self._session.prepare_request(requests.Request(method, url, data=body))
@@ -426,6 +441,10 @@ class RecordingClient:
                         url=url,
                     )
                 self._learn(learned_secrets((), reply_body))
+                # The claims are evidence read from the real token before redaction removes
+                # it; they are recorded beside the body, never written into it.
+                if len(reply_body) <= TOKEN_ANSWER_LIMIT:
+                    claims = token_answer_claims(reply_body)
                 secrets = self._secret_list()
                 ctype = response.headers.get("Content-Type")
                 text, encoding, record_truncated = recorded_body(
@@ -460,6 +479,8 @@ class RecordingClient:
                 note=scrub_text(note, secrets) if note else None,
                 started_at=started_at,
                 proxy=redact_url(proxy, secrets) if proxy else None,
+                kind=kind,
+                token_claims=claims,
             )
         )
         if failure is not None:
@@ -472,6 +493,7 @@ class RecordingClient:
                 body=reply_body,
                 body_truncated=truncated,
                 failure=failure,
+                token_claims=claims,
             )
         else:
             reply = Reply(
@@ -482,6 +504,7 @@ class RecordingClient:
                 headers=received,
                 body=reply_body,
                 body_truncated=truncated,
+                token_claims=claims,
             )
         return reply, exchange_id
 

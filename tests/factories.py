@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from diagnose.model import (
     AuthInfo,
@@ -29,8 +29,13 @@ from diagnose.model import (
     RecordedResponse,
     RegistryError,
     Report,
+    StepKind,
     Strategy,
+    TokenAccess,
+    TokenClaims,
+    TokenGrant,
     TransportFailure,
+    step_kind_of_label,
 )
 
 HUB = "registry-1.docker.io"
@@ -57,9 +62,14 @@ def errors_body(*errors: tuple[str, str]) -> str:
     return json.dumps({"errors": [{"code": c, "message": m, "detail": None} for c, m in errors]})
 
 
-def token_body(repo: str, actions: Sequence[str]) -> str:
-    access = [{"type": "repository", "name": repo, "actions": list(actions)}] if actions else []
-    return json.dumps({"token": "[REDACTED]", "diagnose_token_claims": {"sub": "", "access": access}})
+def token_body() -> str:
+    """A token answer as the transport records it: the token redacted, the claims beside it."""
+    return json.dumps({"token": "<redacted>"})
+
+
+def token_claims(repo: str, actions: Sequence[str], sub: str = "") -> TokenClaims:
+    access = (TokenAccess("repository", repo, tuple(actions)),) if actions else ()
+    return TokenClaims(sub=sub, access=access)
 
 
 @dataclass
@@ -86,6 +96,7 @@ class PullBuilder:
         body: str = "",
         result: str = "",
         request_headers: Headers = (),
+        claims: TokenClaims | None = None,
     ) -> Exchange:
         reason = {
             200: "OK",
@@ -107,6 +118,8 @@ class PullBuilder:
                 body_size=len(body),
             ),
             elapsed_ms=12.5,
+            kind=step_kind_of_label(step),
+            token_claims=claims,
         )
         self.exchanges.append(exchange)
         self.steps.append(
@@ -121,6 +134,7 @@ class PullBuilder:
             step=step,
             request=RecordedRequest(method=method, url=self._url(path)),
             failure=TransportFailure(kind, detail),
+            kind=step_kind_of_label(step),
         )
         self.exchanges.append(exchange)
         self.steps.append(PullStep(step, method, exchange.request.url, None, kind.value, exchange.id))
@@ -148,7 +162,21 @@ class PullBuilder:
             exchanges=tuple(self.exchanges),
             error=error,
             notes=notes,
+            tokens=tuple(_grant(e) for e in self.exchanges if e.kind is StepKind.TOKEN),
         )
+
+
+def _grant(exchange: Exchange) -> TokenGrant:
+    claims = exchange.token_claims
+    scope = next((v for k, v in parse_qsl(urlsplit(exchange.request.url).query) if k == "scope"), "")
+    issued = exchange.response is not None and exchange.response.status == 200
+    return TokenGrant(
+        exchange.id,
+        scope,
+        issued=issued,
+        access=claims.access if claims is not None and issued else None,
+        subject=claims.sub if claims is not None and issued else None,
+    )
 
 
 def v2_builder(host: str = HUB) -> PullBuilder:
@@ -178,7 +206,8 @@ def _v2_auth_prefix(b: PullBuilder, repo: str, actions: Sequence[str]) -> None:
         "token",
         f"https://auth.docker.io/token?scope=repository:{repo}:pull&service=registry.docker.io",
         200,
-        body=token_body(repo, actions),
+        body=token_body(),
+        claims=token_claims(repo, actions),
         result=f"token (access: {','.join(actions) or 'none'})",
     )
 

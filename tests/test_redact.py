@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import pytest
 
-from diagnose.model import Strategy
+from diagnose.model import Strategy, TokenAccess
 from diagnose.redact import (
     recorded_body,
     redact_body,
@@ -17,7 +17,7 @@ from diagnose.redact import (
     scrub_text,
     scrub_value,
 )
-from diagnose.tokens import decode_claims, token_access
+from diagnose.tokens import decode_claims, token_access, token_answer_claims
 from diagnose.transport import Recorder, RecordingClient, TransportOptions
 from tests.helpers_http import QuietHandler, echo_forms, serve
 
@@ -198,18 +198,23 @@ def test_redact_url_scrubs_caller_secrets_in_path_and_query() -> None:
 # ----------------------------------------------------------------------------- bodies
 
 
-def test_token_response_keeps_claims_not_token() -> None:
+def test_token_response_keeps_neither_token_nor_claims_in_the_body() -> None:
     body = json.dumps(
         {"token": JWT, "access_token": JWT, "expires_in": 300, "issued_at": "2024-01-01T00:00:00Z"}
     ).encode()
     text = redact_body(body, "application/json")
     assert SIGNATURE not in text and JWT not in text
     parsed = json.loads(text)
-    assert parsed["token"] == parsed["access_token"] == "<redacted>"
-    assert parsed["expires_in"] == 300
-    claims = parsed["diagnose_token_claims"]
-    assert claims["sub"] == "alice" and claims["access"] == CLAIMS["access"]
-    assert "jti" not in claims
+    assert parsed == {
+        "token": "<redacted>",
+        "access_token": "<redacted>",
+        "expires_in": 300,
+        "issued_at": "2024-01-01T00:00:00Z",
+    }
+    # The claims are evidence kept beside the body (Exchange.token_claims), read from the real answer.
+    claims = token_answer_claims(body)
+    assert claims is not None and claims.sub == "alice"
+    assert claims.access == (TokenAccess("repository", "library/busybox", ("pull",)),)
 
 
 def test_refresh_token_and_opaque_tokens() -> None:
@@ -350,7 +355,9 @@ def test_planted_secrets_never_reach_the_recording() -> None:
     assert (
         'Basic <redacted: user \\"alice\\">' in everything or 'Basic <redacted: user "alice">' in everything
     )
-    assert "diagnose_token_claims" in everything
+    assert "diagnose_token_claims" not in everything
+    claims = [e.token_claims for e in recorder.exchanges() if e.token_claims is not None]
+    assert len(claims) == 1 and claims[0].sub == "alice"
     assert "X-Amz-Expires=1200" in everything
     assert len(recorder.exchanges()) == 9  # the redirect is two exchanges; refuse() is one
 

@@ -274,30 +274,12 @@ def test_multi_line_client_output_is_quoted_by_its_last_line() -> None:
     assert "Pulling repository" not in diagnosis.explanation
 
 
-def test_token_access_from_claims_and_notes() -> None:
+def test_token_access_comes_from_the_typed_grant_never_from_notes() -> None:
     assert _facts(f.scenario_both_ok()).token_actions == ("pull",)
-    v2, fb = f.scenario_tag_missing()
-    with_note = (replace(v2, notes=("token access: pull",)), fb)
-    assert _facts(with_note).token_actions == ("pull",)
-    with_none = (replace(v2, notes=("token access: none",)), fb)
-    assert _facts(with_none).token_actions == ()
-    assert _facts(f.scenario_tag_missing()).token_actions is None
-
-
-@pytest.mark.parametrize(
-    ("note", "expected"),
-    [
-        ("token for scope repository:busybox:pull granted access: repository:busybox:pull", ("pull",)),
-        ("token for scope repository:busybox:pull granted access: none", ()),
-        ("token for repository:busybox:pull granted: repository:busybox:pull,push", ("pull", "push")),
-        ("token for repository:busybox:pull granted: repository:busybox:", ()),
-        ("token for repository:busybox:pull granted: nothing", ()),
-        ("token for repository:busybox:pull granted: repository:other:pull", ()),
-    ],
-)
-def test_token_access_from_puller_notes(note: str, expected: tuple[str, ...]) -> None:
-    v2, fb = f.scenario_tag_missing()
-    assert _facts((replace(v2, notes=("manifest digest sha256:x", note)), fb)).token_actions == expected
+    v2, fb = f.scenario_hub_anonymous_missing()
+    reworded = tuple(replace(p, notes=("token access: pull", "granted: repository:x:pull")) for p in (v2, fb))
+    assert _facts(reworded) == _facts((v2, fb))
+    assert _facts(f.scenario_tag_missing()).token_actions is None  # no token was asked for
 
 
 def test_challenge_error_read_from_header_when_the_puller_did_not_set_it() -> None:

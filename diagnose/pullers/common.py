@@ -16,9 +16,19 @@ from urllib.parse import urlencode, urlsplit
 from diagnose.challenge import Challenge, find_challenge, parse_challenges
 from diagnose.errors_body import parse_error_body
 from diagnose.http import HttpClient, Reply
-from diagnose.model import FailureKind, Headers, Outcome, PullError, PullStep, header_value, header_values
+from diagnose.model import (
+    FailureKind,
+    Headers,
+    Outcome,
+    PullError,
+    PullStep,
+    StepKind,
+    TokenGrant,
+    header_value,
+    header_values,
+)
 from diagnose.redact import redact_url
-from diagnose.tokens import decode_claims, token_access, token_from_answer
+from diagnose.tokens import token_from_answer
 
 # Manifest media types (distribution-spec, OCI image-spec).
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -231,11 +241,16 @@ def choose_platform(manifest: Manifest, wanted: str, *, match_variant: bool) -> 
 
 @dataclass(frozen=True, slots=True)
 class TokenResult:
-    """A token request's outcome: a token, or the reply that refused one."""
+    """A token request's outcome: a token, or the reply that refused one, and the typed grant."""
 
     token: str | None
     reply: Reply
-    access: tuple[str, ...] = ()  # decoded ``access`` claim, e.g. ("repository:x:pull",)
+    grant: TokenGrant
+
+    @property
+    def access(self) -> tuple[str, ...]:
+        """The granted access as scope strings, for the step table: ``("repository:x:pull",)``."""
+        return tuple(a.scope for a in self.grant.access or ())
 
 
 def token_url(challenge: Challenge, scope: str, username: str | None) -> str:
@@ -265,14 +280,26 @@ def fetch_token(
     """GET a Bearer token from the challenge's realm; never raises."""
     username = credentials[0] if credentials else None
     url = token_url(challenge, scope, username)
-    reply = client.send("token", "GET", url, headers=extra_headers, basic_auth=credentials)
+    reply = client.send(
+        "token", "GET", url, kind=StepKind.TOKEN, headers=extra_headers, basic_auth=credentials
+    )
+    refused = TokenResult(None, reply, TokenGrant(reply.exchange_id, scope, issued=False))
     if reply.failure is not None or reply.status != 200:
-        return TokenResult(None, reply)
+        return refused
     token = token_from_answer(reply.body)
     if token is None:
-        return TokenResult(None, reply)
-    claims = decode_claims(token)
-    return TokenResult(token, reply, token_access(claims) if claims else ())
+        return refused
+    # The claims come from the transport, which read them before redaction (a replayed
+    # answer says "<redacted>" but keeps its recorded claims).
+    claims = reply.token_claims
+    grant = TokenGrant(
+        reply.exchange_id,
+        scope,
+        issued=True,
+        access=claims.access if claims is not None else None,
+        subject=claims.sub if claims is not None else None,
+    )
+    return TokenResult(token, reply, grant)
 
 
 def pull_error(step: str, reply: Reply) -> PullError:

@@ -26,7 +26,9 @@ from diagnose.model import (
     PullError,
     PullResult,
     PullStep,
+    StepKind,
     Strategy,
+    TokenGrant,
     header_values,
 )
 from diagnose.pullers.common import (
@@ -86,6 +88,7 @@ class _Pull:
     options: PullOptions
     steps: list[PullStep] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    tokens: list[TokenGrant] = field(default_factory=list)
     base: str = ""
     challenge: Challenge | None = None
     auth_header: tuple[tuple[str, str], ...] = ()
@@ -104,6 +107,7 @@ class _Pull:
             exchanges=self.client.exchanges(),
             error=error,
             notes=tuple(self.notes),
+            tokens=tuple(self.tokens),
         )
 
     def fail_reply(self, step: str, reply: Reply, message: str, outcome: Outcome | None = None) -> _Stop:
@@ -128,7 +132,11 @@ class _Pull:
         reply: Reply | None = None
         for scheme in schemes:
             reply = self.client.send(
-                "ping", "GET", f"{scheme}://{host}/v2/", headers=[(V2_VERSION_HEADER, "registry/2.0")]
+                "ping",
+                "GET",
+                f"{scheme}://{host}/v2/",
+                kind=StepKind.PING,
+                headers=[(V2_VERSION_HEADER, "registry/2.0")],
             )
             ok = reply.failure is None and reply.status in (200, 401)
             self.steps.append(step_for("ping", "GET", reply, ping_words(reply)))
@@ -173,6 +181,7 @@ class _Pull:
             [(V2_VERSION_HEADER, "registry/2.0")],
         )
         reply = token.reply
+        self.tokens.append(token.grant)
         if token.token is None:
             self.steps.append(step_for("token", "GET", reply, reply_words(reply)))
             if reply.failure is not None:
@@ -194,7 +203,9 @@ class _Pull:
     def get_manifest(self, reference: str, label: str) -> Manifest:
         url = f"{self.base}/v2/{self.ref.path}/manifests/{reference}"
         headers = self.request_headers(*(("Accept", media) for media in ACCEPT))
-        reply = self.client.send(label, "GET", url, headers=headers, basic_auth=self.basic)
+        reply = self.client.send(
+            label, "GET", url, kind=StepKind.MANIFEST, headers=headers, basic_auth=self.basic
+        )
         if reply.failure is not None:
             self.steps.append(step_for(label, "GET", reply, reply_words(reply)))
             raise self.fail_reply(label, reply, self.transport_message(reply, "GET"))
@@ -234,7 +245,9 @@ class _Pull:
         # wrapped by image/unparsed.go "choosing image instance".
         kind = "manifest list" if index.media_type == DOCKER_LIST else "image index"
         message = skopeo.no_platform_error(kind, os_name, arch, variant)
-        error = PullError(step="manifest", detail=f"no {self.options.platform} entry in the index")
+        error = PullError(
+            step="manifest", detail=f"no {self.options.platform} entry in the index", kind=StepKind.MANIFEST
+        )
         raise _Stop(self.result(Outcome.UNSUPPORTED, message, error))
 
     def get_config(self, manifest: Manifest) -> None:
@@ -243,7 +256,9 @@ class _Pull:
             self.notes.append("manifest has no config descriptor")
             return
         url = f"{self.base}/v2/{self.ref.path}/blobs/{digest}"
-        reply = self.client.send("config", "GET", url, headers=self.request_headers(), basic_auth=self.basic)
+        reply = self.client.send(
+            "config", "GET", url, kind=StepKind.CONFIG, headers=self.request_headers(), basic_auth=self.basic
+        )
         if reply.failure is not None or reply.status != 200:
             self.steps.append(step_for("config", "GET", reply, reply_words(reply)))
             raise self.fail_reply("config", reply, self.blob_message(digest, reply))
@@ -264,7 +279,7 @@ class _Pull:
                 self.verify_layer(label, url, digest)
                 continue
             reply = self.client.send(
-                label, "HEAD", url, headers=self.request_headers(), basic_auth=self.basic
+                label, "HEAD", url, kind=StepKind.LAYER, headers=self.request_headers(), basic_auth=self.basic
             )
             if reply.failure is not None or reply.status != 200:
                 self.steps.append(step_for(label, "HEAD", reply, reply_words(reply)))
@@ -275,6 +290,7 @@ class _Pull:
                         f"{label} (GET for the error body)",
                         "GET",
                         url,
+                        kind=StepKind.LAYER,
                         headers=self.request_headers(),
                         basic_auth=self.basic,
                         max_body=64 * 1024,
@@ -294,6 +310,7 @@ class _Pull:
             label,
             "GET",
             url,
+            kind=StepKind.LAYER,
             headers=self.request_headers(),
             basic_auth=self.basic,
             body_sink=hasher.update,
@@ -335,7 +352,7 @@ class _Pull:
                 manifest = self.get_manifest(self.choose(manifest), "platform manifest")
             if manifest.is_index or manifest.media_type not in READABLE:
                 message = f"unsupported manifest type {manifest.media_type or 'unknown'}"
-                error = PullError(step="manifest", detail=message)
+                error = PullError(step="manifest", detail=message, kind=StepKind.MANIFEST)
                 return self.result(Outcome.UNSUPPORTED, message, error)
             self.get_config(manifest)
             self.check_layers(manifest)

@@ -36,7 +36,9 @@ from diagnose.model import (
     PullError,
     PullResult,
     PullStep,
+    StepKind,
     Strategy,
+    TokenGrant,
     TransportFailure,
     header_value,
     header_values,
@@ -143,6 +145,7 @@ class _Pull:
     options: PullOptions
     steps: list[PullStep] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    tokens: list[TokenGrant] = field(default_factory=list)
     output: list[str] = field(default_factory=list)  # progress lines the CLI showed
     flushed: bool = False  # once progress was streamed, errors lose their daemon prefix
     bearer: str | None = None  # the token the V2 auth transport adds to every request
@@ -214,12 +217,13 @@ class _Pull:
             exchanges=self.client.exchanges(),
             error=attempt.error,
             notes=tuple(self.notes),
+            tokens=tuple(self.tokens),
         )
 
     # -- V2 (distribution/pull_v2.go) ---------------------------------------------------
 
     def attempt_v2(self, endpoint: Endpoint) -> Attempt:
-        ping = self.client.send("ping", "GET", f"{endpoint.url}/v2/")
+        ping = self.client.send("ping", "GET", f"{endpoint.url}/v2/", kind=StepKind.PING)
         self.steps.append(step_for("ping", "GET", ping, ping_words(ping)))
         if ping.failure is not None:
             # registry/auth.go PingV2Registry: a transport error -> fallbackError, transportOK false.
@@ -245,6 +249,7 @@ class _Pull:
             # The Basic credentials and account= go to the token endpoint only when both
             # username and password are set (vendored distribution auth/session.go).
             token = fetch_token(self.client, bearer, scope, creds if creds and all(creds) else None)
+            self.tokens.append(token.grant)
             if token.token is None:
                 return self.token_failure(token.reply, manifest_url, found_v2)
             self.steps.append(step_for("token", "GET", token.reply, describe_access(token.access)))
@@ -255,7 +260,11 @@ class _Pull:
             if not creds or not creds[0] or not creds[1]:
                 # auth/session.go basicHandler: refused before sending (ErrNoBasicAuthCredentials).
                 exchange_id = self.client.refuse(
-                    "manifest", "GET", manifest_url, "no basic auth credentials (docker refuses to send)"
+                    "manifest",
+                    "GET",
+                    manifest_url,
+                    "no basic auth credentials (docker refuses to send)",
+                    kind=StepKind.MANIFEST,
                 )
                 self.steps.append(
                     PullStep(
@@ -276,7 +285,9 @@ class _Pull:
                 )
                 return self.v2_error_attempt(err, Outcome.UNAUTHORIZED, found_v2, error)
             basic = creds
-        reply = self.client.send("manifest", "GET", manifest_url, headers=headers, basic_auth=basic)
+        reply = self.client.send(
+            "manifest", "GET", manifest_url, kind=StepKind.MANIFEST, headers=headers, basic_auth=basic
+        )
         if reply.failure is not None:
             self.steps.append(step_for("manifest", "GET", reply, reply_words(reply)))
             err = docker112.transport_v2_error("Get", reply.url, self.transport_text(reply))
@@ -334,7 +345,10 @@ class _Pull:
             )
             if problem is not None:
                 return Attempt(
-                    False, problem, Outcome.UNSUPPORTED, error=PullError(step="manifest", detail=problem)
+                    False,
+                    problem,
+                    Outcome.UNSUPPORTED,
+                    error=PullError(step="manifest", detail=problem, kind=StepKind.MANIFEST),
                 )
         elif manifest.config_digest:
             attempt = self.v2_config(endpoint, manifest.config_digest, basic)
@@ -360,11 +374,15 @@ class _Pull:
         if digest is None:
             message = docker112.NO_SUPPORTED_PLATFORM
             error = PullError(
-                step="manifest", detail=f"no {self.options.platform} entry in the manifest list"
+                step="manifest",
+                detail=f"no {self.options.platform} entry in the manifest list",
+                kind=StepKind.MANIFEST,
             )
             return Attempt(False, message, Outcome.UNSUPPORTED, error=error)
         url = f"{endpoint.url}/v2/{self.ref.path}/manifests/{digest}"
-        reply = self.client.send("platform manifest", "GET", url, headers=headers, basic_auth=basic)
+        reply = self.client.send(
+            "platform manifest", "GET", url, kind=StepKind.MANIFEST, headers=headers, basic_auth=basic
+        )
         if reply.failure is not None or not _success_status(reply.status):
             self.steps.append(step_for("platform manifest", "GET", reply, reply_words(reply)))
             return self.fatal_reply_attempt("platform manifest", reply)
@@ -384,14 +402,19 @@ class _Pull:
         if kind is ManifestKind.LIST:
             message = docker112.UNSUPPORTED_MANIFEST  # M12 pull_v2.go:686-687
             return Attempt(
-                False, message, Outcome.UNSUPPORTED, error=PullError(step="manifest", detail=message)
+                False,
+                message,
+                Outcome.UNSUPPORTED,
+                error=PullError(step="manifest", detail=message, kind=StepKind.MANIFEST),
             )
         return kind, manifest
 
     def v2_config(self, endpoint: Endpoint, digest: str, basic: tuple[str, str] | None) -> Attempt | None:
         """M12 pull_v2.go:693-715 pullSchema2ImageConfig; errors become ImageConfigPullError."""
         url = f"{endpoint.url}/v2/{self.ref.path}/blobs/{digest}"
-        reply = self.client.send("config", "GET", url, headers=self.blob_headers(), basic_auth=basic)
+        reply = self.client.send(
+            "config", "GET", url, kind=StepKind.CONFIG, headers=self.blob_headers(), basic_auth=basic
+        )
         if reply.failure is not None or not _success_status(reply.status):
             self.steps.append(step_for("config", "GET", reply, reply_words(reply)))
             error = self.reply_error("config", reply)
@@ -428,6 +451,7 @@ class _Pull:
             label,
             "GET",
             url,
+            kind=StepKind.LAYER,
             headers=self.blob_headers(),
             basic_auth=basic,
             body_sink=hasher.update if hasher is not None else None,
@@ -536,7 +560,7 @@ class _Pull:
         # asks for a token (X-Docker-Token: true), and only when a username is set.
         always_basic = False
         if endpoint.url != INDEX_SERVER and endpoint.https:
-            ping = self.client.send("v1 ping", "GET", f"{index}_ping")
+            ping = self.client.send("v1 ping", "GET", f"{index}_ping", kind=StepKind.V1_PING)
             if ping.failure is not None:
                 self.steps.append(step_for("v1 ping", "GET", ping, ping.failure.kind.value))
                 # NewSession fails; it comes back as a fallbackError and becomes lastErr.
@@ -556,7 +580,12 @@ class _Pull:
         self.flushed = True
         images_url = f"{index}repositories/{self.ref.path}/images"
         reply = self.client.send(
-            "v1 images", "GET", images_url, headers=[("X-Docker-Token", "true")], basic_auth=images_basic
+            "v1 images",
+            "GET",
+            images_url,
+            kind=StepKind.V1_IMAGES,
+            headers=[("X-Docker-Token", "true")],
+            basic_auth=images_basic,
         )
         tag = self.ref.tag or "latest"
         if reply.failure is not None:
@@ -597,7 +626,12 @@ class _Pull:
         repo = self.ref.path if "/" in self.ref.path else f"library/{self.ref.path}"
         for data in data_endpoints:
             reply = self.client.send(
-                "v1 tag", "GET", f"{data}repositories/{repo}/tags/{tag}", headers=extra, basic_auth=basic
+                "v1 tag",
+                "GET",
+                f"{data}repositories/{repo}/tags/{tag}",
+                kind=StepKind.V1_TAGS,
+                headers=extra,
+                basic_auth=basic,
             )
             self.steps.append(step_for("v1 tag", "GET", reply, reply_words(reply)))
             if reply.failure is not None:
@@ -627,7 +661,8 @@ class _Pull:
                 )
             return self.v1_download(data_endpoints, image_id, tag, extra, basic)
         message = docker112.NO_REGISTRY_ENDPOINT
-        return Attempt(False, message, Outcome.PROTOCOL_ERROR, error=PullError(step="v1 tag", detail=message))
+        error = PullError(step="v1 tag", detail=message, kind=StepKind.V1_TAGS)
+        return Attempt(False, message, Outcome.PROTOCOL_ERROR, error=error)
 
     def v1_download(
         self,
@@ -665,7 +700,12 @@ class _Pull:
         Returns None on success, else (Go's error text, step, the reply that failed).
         """
         ancestry = self.client.send(
-            "v1 ancestry", "GET", f"{data}images/{image_id}/ancestry", headers=extra, basic_auth=basic
+            "v1 ancestry",
+            "GET",
+            f"{data}images/{image_id}/ancestry",
+            kind=StepKind.V1_ANCESTRY,
+            headers=extra,
+            basic_auth=basic,
         )
         self.steps.append(step_for("v1 ancestry", "GET", ancestry, reply_words(ancestry)))
         if ancestry.failure is not None:
@@ -685,7 +725,12 @@ class _Pull:
         layers = list(reversed(history))
         for layer_id in layers:  # pull_v1.go:205-232: all the JSONs first, bottom-most first
             reply = self.client.send(
-                "v1 json", "GET", f"{data}images/{layer_id}/json", headers=extra, basic_auth=basic
+                "v1 json",
+                "GET",
+                f"{data}images/{layer_id}/json",
+                kind=StepKind.V1_IMAGE_JSON,
+                headers=extra,
+                basic_auth=basic,
             )
             self.steps.append(step_for("v1 json", "GET", reply, reply_words(reply)))
             if reply.failure is not None or reply.status != 200:
@@ -699,6 +744,7 @@ class _Pull:
                 "v1 layer",
                 "GET",
                 f"{data}images/{layer_id}/layer",
+                kind=StepKind.V1_LAYER,
                 headers=extra,
                 basic_auth=basic,
                 max_body=BLOB_PEEK,

@@ -4,8 +4,8 @@ The file is what vcrpy itself writes (``{"version": 1, "interactions": [{"reques
 "response": ...}]}``), so a developer can replay a user's failing pull in a test with
 ``vcr.use_cassette(path, record_mode="none")``. Each interaction also carries a ``diagnose``
 key (vcrpy ignores unknown interaction keys) with what a cassette cannot say: exchange id,
-strategy, step, timing, redirect_of, note, body encoding/size/truncation, and the transport
-failure, if any.
+strategy, step and its kind, timing, redirect_of, note, body encoding/size/truncation, a
+token answer's decoded claims, and the transport failure, if any.
 
 A failure has no HTTP response, but vcrpy needs one per interaction: it gets a synthetic
 ``599 diagnose: transport failure`` response with an ``X-Diagnose-Failure`` header, marked
@@ -30,9 +30,13 @@ from diagnose.model import (
     Headers,
     RecordedRequest,
     RecordedResponse,
+    StepKind,
     Strategy,
+    TokenClaims,
     TransportFailure,
+    step_kind_of_label,
 )
+from diagnose.tokens import claims_from_mapping, claims_to_dict, legacy_body_claims
 
 CASSETTE_VERSION = 1  # vcrpy's CASSETTE_FORMAT_VERSION (vcr/serialize.py)
 SYNTHETIC_STATUS = 599
@@ -62,10 +66,13 @@ def _interaction(exchange: Exchange) -> dict[str, Any]:
         "id": exchange.id,
         "strategy": str(exchange.strategy),
         "step": exchange.step,
+        "kind": str(exchange.kind),
         "elapsed_ms": exchange.elapsed_ms,
     }
     if exchange.started_at:
         meta["started_at"] = exchange.started_at
+    if exchange.token_claims is not None:
+        meta["token_claims"] = claims_to_dict(exchange.token_claims)
     if exchange.redirect_of is not None:
         meta["redirect_of"] = exchange.redirect_of
     if exchange.note:
@@ -193,18 +200,32 @@ def load_cassette(text: str, *, default_strategy: Strategy = Strategy.V2_ONLY) -
             strategy = default_strategy
         redirect_of = meta.get("redirect_of")
         elapsed = meta.get("elapsed_ms", 0.0)
+        step = _text(meta.get("step", ""))
+        try:
+            step_kind = StepKind(str(meta["kind"])) if "kind" in meta else step_kind_of_label(step)
+        except ValueError:
+            step_kind = StepKind.OTHER
+        response = _response(item.get("response"), meta)
+        claims_data = meta.get("token_claims")
+        claims: TokenClaims | None
+        if isinstance(claims_data, dict):
+            claims = claims_from_mapping(claims_data)
+        else:  # recorded before token_claims existed: the claims were inside the redacted body
+            claims = legacy_body_claims(response.body) if response is not None else None
         exchanges.append(
             Exchange(
                 id=int(meta.get("id", index)),
                 strategy=strategy,
-                step=_text(meta.get("step", "")),
+                step=step,
                 request=request,
-                response=_response(item.get("response"), meta),
+                response=response,
                 failure=failure,
                 elapsed_ms=float(elapsed) if isinstance(elapsed, int | float) else 0.0,
                 redirect_of=redirect_of if isinstance(redirect_of, int) else None,
                 note=_text(meta["note"]) if meta.get("note") else None,
                 started_at=_text(meta.get("started_at", "")),
+                kind=step_kind,
+                token_claims=claims,
             )
         )
     return tuple(exchanges)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlsplit
 
 from diagnose.model import (
     SCHEMA,
@@ -34,9 +35,15 @@ from diagnose.model import (
     RecordedResponse,
     RegistryError,
     Report,
+    StepKind,
     Strategy,
+    TokenAccess,
+    TokenClaims,
+    TokenGrant,
     TransportFailure,
+    step_kind_of_label,
 )
+from diagnose.tokens import claims_from_mapping, claims_to_dict, legacy_body_claims
 
 TOOL_NAME = "diagnose"
 
@@ -73,6 +80,7 @@ def _error(error: PullError | None) -> dict[str, Any] | None:
         "challenge_error": error.challenge_error,
         "failure": _failure(error.failure),
         "detail": error.detail,
+        "kind": error.kind.value if error.kind is not None else None,
     }
 
 
@@ -100,6 +108,24 @@ def _pull(pull: PullResult) -> dict[str, Any]:
         "variants": [{"when": v.when, "message": v.message} for v in pull.variants],
         "daemon_error": pull.daemon_error,
         "exchange_ids": [e.id for e in pull.exchanges],
+        "tokens": [_grant(t) for t in pull.tokens],
+        "tool_error": pull.tool_error,
+    }
+
+
+def _access(access: Sequence[TokenAccess] | None) -> list[dict[str, Any]] | None:
+    if access is None:
+        return None
+    return [{"type": a.type, "name": a.name, "actions": list(a.actions)} for a in access]
+
+
+def _grant(grant: TokenGrant) -> dict[str, Any]:
+    return {
+        "exchange_id": grant.exchange_id,
+        "scope": grant.scope,
+        "issued": grant.issued,
+        "access": _access(grant.access),
+        "subject": grant.subject,
     }
 
 
@@ -133,6 +159,8 @@ def _exchange(exchange: Exchange) -> dict[str, Any]:
         "note": exchange.note,
         "started_at": exchange.started_at,
         "proxy": exchange.proxy,
+        "kind": exchange.kind.value,
+        "token_claims": None if exchange.token_claims is None else claims_to_dict(exchange.token_claims),
     }
 
 
@@ -268,7 +296,7 @@ def _strings(data: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
     return tuple(values)
 
 
-_E = TypeVar("_E", Strategy, Outcome, Protocol, FailureKind, AuthMode)
+_E = TypeVar("_E", Strategy, Outcome, Protocol, FailureKind, AuthMode, StepKind)
 
 
 def _enum(kind: type[_E], data: Mapping[str, Any], key: str, where: str) -> _E:
@@ -326,10 +354,17 @@ def _exchange_from(data: object, where: str) -> Exchange:
             body_truncated=_bool(resp, "body_truncated", f"{where}.response"),
             body_encoding=_str(resp, "body_encoding", f"{where}.response", "utf-8"),
         )
+    step = _str(obj, "step", where)
+    claims_data = obj.get("token_claims")
+    claims: TokenClaims | None
+    if claims_data is not None:
+        claims = claims_from_mapping(_obj(claims_data, f"{where}.token_claims"))
+    else:  # written before token_claims existed: the claims were inside the redacted body
+        claims = legacy_body_claims(response.body) if response is not None else None
     return Exchange(
         id=_int(obj, "id", where),
         strategy=_enum(Strategy, obj, "strategy", where),
-        step=_str(obj, "step", where),
+        step=step,
         request=RecordedRequest(
             method=_str(req, "method", f"{where}.request"),
             url=_str(req, "url", f"{where}.request"),
@@ -343,6 +378,8 @@ def _exchange_from(data: object, where: str) -> Exchange:
         note=_opt_str(obj, "note", where),
         started_at=_str(obj, "started_at", where, ""),
         proxy=_opt_str(obj, "proxy", where),
+        kind=_enum(StepKind, obj, "kind", where) if "kind" in obj else step_kind_of_label(step),
+        token_claims=claims,
     )
 
 
@@ -368,6 +405,60 @@ def _error_from(data: object, where: str) -> PullError | None:
         challenge_error=_opt_str(obj, "challenge_error", where),
         failure=_failure_from(obj.get("failure"), f"{where}.failure"),
         detail=_str(obj, "detail", where, ""),
+        kind=None if obj.get("kind") is None else _enum(StepKind, obj, "kind", where),
+    )
+
+
+def _access_from(data: object, where: str) -> tuple[TokenAccess, ...] | None:
+    if data is None:
+        return None
+    if not isinstance(data, list):
+        raise _Bad(f"{where}: expected a list or null")
+    entries = []
+    for i, item in enumerate(data):
+        e = _obj(item, f"{where}[{i}]")
+        entries.append(
+            TokenAccess(
+                type=_str(e, "type", f"{where}[{i}]", ""),
+                name=_str(e, "name", f"{where}[{i}]", ""),
+                actions=_strings(e, "actions", f"{where}[{i}]"),
+            )
+        )
+    return tuple(entries)
+
+
+def _grants_from(obj: Mapping[str, Any], where: str, own: Sequence[Exchange]) -> tuple[TokenGrant, ...]:
+    if "tokens" not in obj:
+        # Written before pulls listed their tokens: each token exchange with its recorded claims.
+        return tuple(_legacy_grant(e) for e in own if e.kind is StepKind.TOKEN and e.redirect_of is None)
+    grants = []
+    for i, item in enumerate(_list(obj, "tokens", where)):
+        g = _obj(item, f"{where}.tokens[{i}]")
+        grants.append(
+            TokenGrant(
+                exchange_id=_int(g, "exchange_id", f"{where}.tokens[{i}]"),
+                scope=_str(g, "scope", f"{where}.tokens[{i}]", ""),
+                issued=_bool(g, "issued", f"{where}.tokens[{i}]"),
+                access=_access_from(g.get("access"), f"{where}.tokens[{i}].access"),
+                subject=_opt_str(g, "subject", f"{where}.tokens[{i}]"),
+            )
+        )
+    return tuple(grants)
+
+
+def _legacy_grant(exchange: Exchange) -> TokenGrant:
+    claims = exchange.token_claims
+    scope = next(
+        (v for k, v in parse_qsl(urlsplit(exchange.request.url).query) if k == "scope"),
+        "",
+    )
+    issued = exchange.response is not None and exchange.response.status == 200 and claims is not None
+    return TokenGrant(
+        exchange_id=exchange.id,
+        scope=scope,
+        issued=issued,
+        access=claims.access if claims is not None else None,
+        subject=claims.sub if claims is not None else None,
     )
 
 
@@ -396,6 +487,7 @@ def _pull_from(data: object, where: str, exchanges: Mapping[int, Exchange]) -> P
     else:  # a hand-written or older report: the exchanges of this strategy
         own = tuple(e for e in exchanges.values() if e.strategy is strategy)
     protocol = None if obj.get("protocol") is None else _enum(Protocol, obj, "protocol", where)
+    tokens = _grants_from(obj, where, own)
     return PullResult(
         strategy=strategy,
         outcome=_enum(Outcome, obj, "outcome", where),
@@ -414,6 +506,8 @@ def _pull_from(data: object, where: str, exchanges: Mapping[int, Exchange]) -> P
             )
             for i, v in enumerate(_list(obj, "variants", where))
         ),
+        tokens=tokens,
+        tool_error=_opt_str(obj, "tool_error", where),
     )
 
 
