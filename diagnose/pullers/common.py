@@ -283,23 +283,26 @@ def fetch_token(
     reply = client.send(
         "token", "GET", url, kind=StepKind.TOKEN, headers=extra_headers, basic_auth=credentials
     )
-    refused = TokenResult(None, reply, TokenGrant(reply.exchange_id, scope, issued=False))
-    if reply.failure is not None or reply.status != 200:
-        return refused
-    token = token_from_answer(reply.body)
-    if token is None:
-        return refused
-    # The claims come from the transport, which read them before redaction (a replayed
-    # answer says "<redacted>" but keeps its recorded claims).
-    claims = reply.token_claims
-    grant = TokenGrant(
+    token = token_from_answer(reply.body) if reply.failure is None and reply.status == 200 else None
+    grant = token_grant(reply, scope, issued=token is not None)
+    return TokenResult(token, reply, grant)
+
+
+def token_grant(reply: Reply, scope: str, *, issued: bool) -> TokenGrant:
+    """The typed evidence of one token request: the scope asked and what was granted.
+
+    The claims come from the transport, which read them from the real answer before
+    redaction (a replayed answer says "<redacted>" but keeps its recorded claims). Pullers
+    with their own token logic (containerd's OAuth POST) build their grant here too.
+    """
+    claims = reply.token_claims if issued else None
+    return TokenGrant(
         reply.exchange_id,
         scope,
-        issued=True,
+        issued=issued,
         access=claims.access if claims is not None else None,
         subject=claims.sub if claims is not None else None,
     )
-    return TokenResult(token, reply, grant)
 
 
 def pull_error(step: str, reply: Reply) -> PullError:

@@ -32,7 +32,9 @@ from diagnose.model import (
     PullError,
     PullResult,
     PullStep,
+    StepKind,
     Strategy,
+    TokenGrant,
     header_value,
     header_values,
 )
@@ -54,9 +56,10 @@ from diagnose.pullers.common import (
     sha256_digest,
     short_type,
     step_for,
+    token_grant,
 )
 from diagnose.pullers.options import PullOptions
-from diagnose.tokens import decode_claims, token_access, token_from_answer
+from diagnose.tokens import token_from_answer
 
 CLIENT = "ctr (containerd 1.6)"
 
@@ -91,6 +94,7 @@ class _Pull:
     options: PullOptions
     steps: list[PullStep] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    tokens: list[TokenGrant] = field(default_factory=list)
     base: str = ""
     bearer: Challenge | None = None
     token: str | None = None
@@ -106,10 +110,12 @@ class _Pull:
                     available = ", ".join(p for p, _ in manifest.platforms) or "none"
                     self.notes.append(f"platforms in the index: {available}")
                     detail = f"no {self.options.platform} entry in the index"
-                    raise _Stop(Outcome.UNSUPPORTED, PullError(step="platform", detail=detail))
+                    raise _Stop(
+                        Outcome.UNSUPPORTED, PullError(step="platform", detail=detail, kind=StepKind.MANIFEST)
+                    )
                 manifest = self.fetch_manifest(chosen, "platform manifest")
             if manifest.config_digest:
-                self.blob("config", manifest.config_digest, verify=True)
+                self.blob("config", manifest.config_digest, verify=True, is_config=True)
             for number, digest in enumerate(manifest.layer_digests, start=1):
                 self.blob(
                     f"layer {number}/{len(manifest.layer_digests)}", digest, verify=self.options.verify_layers
@@ -129,6 +135,7 @@ class _Pull:
             exchanges=self.client.exchanges(),
             error=error,
             notes=tuple(self.notes),
+            tokens=tuple(self.tokens),
         )
         if result.ok:
             return replace(result, message=f"{self.ref.canonical}: resolved")
@@ -143,12 +150,14 @@ class _Pull:
             out.append(("Authorization", f"Bearer {self.token}"))
         return out
 
-    def send(self, label: str, method: str, url: str, *extra: tuple[str, str]) -> Reply:
+    def send(self, label: str, kind: StepKind, method: str, url: str, *extra: tuple[str, str]) -> Reply:
         """request.doWithRetries: send, learn from a 401, send again while it makes sense."""
         answers = 0
         while True:
             self.authorize()
-            reply = self.client.send(label, method, url, headers=self.headers(*extra), basic_auth=self.basic)
+            reply = self.client.send(
+                label, method, url, kind=kind, headers=self.headers(*extra), basic_auth=self.basic
+            )
             answers += 1
             if reply.failure is not None or answers >= MAX_ANSWERS:
                 return reply
@@ -203,6 +212,7 @@ class _Pull:
                 "token",
                 "POST",
                 realm,
+                kind=StepKind.TOKEN,
                 headers=[("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")],
                 body=urlencode(form).encode(),
             )
@@ -218,9 +228,15 @@ class _Pull:
                 params.append(("account", creds[0]))
             url = f"{realm}{'&' if '?' in realm else '?'}{urlencode(params)}"
             reply = self.client.send(
-                "token", "GET", url, basic_auth=creds if creds and creds[0] and creds[1] else None
+                "token",
+                "GET",
+                url,
+                kind=StepKind.TOKEN,
+                basic_auth=creds if creds and creds[0] and creds[1] else None,
             )
         token = token_from_answer(reply.body) if reply.failure is None and reply.status == 200 else None
+        grant = token_grant(reply, " ".join(scopes), issued=token is not None)
+        self.tokens.append(grant)
         if token is None:
             self.steps.append(step_for("token", method, reply, reply_words(reply)))
             outcome = Outcome.AUTH_FAILED if reply.status == 401 else None
@@ -229,7 +245,7 @@ class _Pull:
             elif reply.status == 200:
                 outcome = Outcome.PROTOCOL_ERROR
             raise _Stop(outcome or outcome_for_status(reply.status or 0), pull_error("token", reply))
-        access = token_access(decode_claims(token))
+        access = tuple(a.scope for a in grant.access or ())
         self.steps.append(step_for("token", method, reply, describe_access(access)))
         self.notes.append(f"token for {' '.join(scopes)} granted: {', '.join(access) or 'nothing'}")
         self.token = token
@@ -246,7 +262,7 @@ class _Pull:
         last_404: Reply | None = None
         for path in paths:
             url = f"{self.base}/v2/{self.ref.path}/{path}"
-            reply = self.send("manifest", "HEAD", url, ("Accept", ACCEPT))
+            reply = self.send("manifest", StepKind.MANIFEST, "HEAD", url, ("Accept", ACCEPT))
             if reply.failure is not None:
                 self.steps.append(step_for("manifest", "HEAD", reply, reply_words(reply)))
                 first = first or (outcome_for_failure(reply.failure.kind), pull_error("manifest", reply))
@@ -269,12 +285,16 @@ class _Pull:
             return self.fetch_manifest(digest, "manifest")
         if first is not None:
             raise _Stop(*first)
-        error = pull_error("manifest", last_404) if last_404 is not None else PullError(step="manifest")
+        error = (
+            pull_error("manifest", last_404)
+            if last_404 is not None
+            else PullError(step="manifest", kind=StepKind.MANIFEST)
+        )
         raise _Stop(Outcome.NOT_FOUND, error)
 
     def fetch_manifest(self, reference: str, label: str) -> Manifest:
         url = f"{self.base}/v2/{self.ref.path}/manifests/{reference}"
-        reply = self.send(label, "GET", url, ("Accept", ACCEPT))
+        reply = self.send(label, StepKind.MANIFEST, "GET", url, ("Accept", ACCEPT))
         if reply.failure is not None or reply.status != 200:
             self.steps.append(step_for(label, "GET", reply, reply_words(reply)))
             step = label if label != "manifest" else "content"
@@ -289,10 +309,10 @@ class _Pull:
         self.steps.append(step_for(label, "GET", reply, f"200 {short_type(manifest.media_type)}"))
         return manifest
 
-    def blob(self, label: str, digest: str, *, verify: bool) -> None:
+    def blob(self, label: str, digest: str, *, verify: bool, is_config: bool = False) -> None:
         url = f"{self.base}/v2/{self.ref.path}/blobs/{digest}"
         method = "GET" if verify else "HEAD"
-        reply = self.send(label, method, url)
+        reply = self.send(label, StepKind.CONFIG if is_config else StepKind.LAYER, method, url)
         if reply.failure is not None or reply.status != 200:
             self.steps.append(step_for(label, method, reply, reply_words(reply)))
             raise self.stop(label, reply)

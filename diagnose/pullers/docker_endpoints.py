@@ -28,7 +28,9 @@ from diagnose.model import (
     PullError,
     PullResult,
     PullStep,
+    StepKind,
     Strategy,
+    TokenGrant,
     TransportFailure,
     header_value,
     header_values,
@@ -96,6 +98,7 @@ class _Pull:
     options: PullOptions
     steps: list[PullStep] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    tokens: list[TokenGrant] = field(default_factory=list)
 
     def run(self) -> PullResult:
         tls_confirmed: set[str] = set()
@@ -132,6 +135,7 @@ class _Pull:
             exchanges=self.client.exchanges(),
             error=attempt.error,
             notes=tuple(self.notes),
+            tokens=tuple(self.tokens),
         )
         if result.ok:
             return _with_message(result, f"Status: Downloaded newer image for {self.ref.familiar}")
@@ -143,7 +147,7 @@ class _Pull:
     # -- one endpoint (distribution/pull_v2.go) ---------------------------------------------
 
     def attempt(self, base: str) -> _Attempt:
-        ping = self.client.send("ping", "GET", f"{base}/v2/")
+        ping = self.client.send("ping", "GET", f"{base}/v2/", kind=StepKind.PING)
         self.steps.append(step_for("ping", "GET", ping, ping_words(ping)))
         if ping.failure is not None:
             # NewV2Repository: fallbackError{transportOK: false}
@@ -165,14 +169,22 @@ class _Pull:
                 available = ", ".join(p for p, _ in manifest.platforms) or "none"
                 self.notes.append(f"platforms in the manifest list: {available}")
                 detail = f"no {self.options.platform} entry in the manifest list"
-                raise _Stop(_Attempt(Outcome.UNSUPPORTED, PullError(step="platform", detail=detail)))
+                raise _Stop(
+                    _Attempt(
+                        Outcome.UNSUPPORTED, PullError(step="platform", detail=detail, kind=StepKind.MANIFEST)
+                    )
+                )
             manifest = self.get_manifest(base, chosen, "platform manifest", headers, basic)
         if manifest.is_index or manifest.media_type not in READABLE:
             detail = f"unsupported manifest media type {manifest.media_type or 'unknown'}"
-            raise _Stop(_Attempt(Outcome.UNSUPPORTED, PullError(step="manifest", detail=detail)))
+            raise _Stop(
+                _Attempt(
+                    Outcome.UNSUPPORTED, PullError(step="manifest", detail=detail, kind=StepKind.MANIFEST)
+                )
+            )
         auth_only = [h for h in headers if h[0] == "Authorization"]
         if manifest.config_digest:
-            self.blob(base, "config", manifest.config_digest, auth_only, basic, verify=True)
+            self.blob(base, "config", manifest.config_digest, auth_only, basic, verify=True, is_config=True)
         for number, digest in enumerate(manifest.layer_digests, start=1):
             label = f"layer {number}/{len(manifest.layer_digests)}"
             self.blob(base, label, digest, auth_only, basic, verify=self.options.verify_layers)
@@ -188,6 +200,7 @@ class _Pull:
             scope = f"repository:{self.ref.path}:pull"
             # the token is fetched inside the manifest request's transport (auth/session.go)
             token = fetch_token(self.client, bearer, scope, creds if creds and all(creds) else None)
+            self.tokens.append(token.grant)
             if token.token is None:
                 self.steps.append(step_for("token", "GET", token.reply, reply_words(token.reply)))
                 raise _Stop(self.fallback_or_stop("token", token.reply))
@@ -200,7 +213,11 @@ class _Pull:
                 method = "HEAD" if self.ref.digest is None else "GET"
                 url = f"{base}/v2/{self.ref.path}/manifests/{self.ref.reference_in_repo}"
                 exchange_id = self.client.refuse(
-                    "manifest", method, url, "no basic auth credentials (docker refuses to send)"
+                    "manifest",
+                    method,
+                    url,
+                    "no basic auth credentials (docker refuses to send)",
+                    kind=StepKind.MANIFEST,
                 )
                 self.steps.append(
                     PullStep(
@@ -221,7 +238,9 @@ class _Pull:
     def resolve_tag(self, base: str, headers: list[tuple[str, str]], basic: tuple[str, str] | None) -> str:
         """vendored distribution tags.Get: HEAD, then GET when it failed or named no digest."""
         url = f"{base}/v2/{self.ref.path}/manifests/{self.ref.reference_in_repo}"
-        head = self.client.send("manifest", "HEAD", url, headers=headers, basic_auth=basic)
+        head = self.client.send(
+            "manifest", "HEAD", url, kind=StepKind.MANIFEST, headers=headers, basic_auth=basic
+        )
         digest = header_value(head.headers, "Docker-Content-Digest") if head.failure is None else None
         if head.failure is not None:
             self.steps.append(step_for("manifest", "HEAD", head, reply_words(head)))
@@ -230,7 +249,9 @@ class _Pull:
             self.steps.append(step_for("manifest", "HEAD", head, f"{head.status} {digest[:19]}…"))
             return digest
         self.steps.append(step_for("manifest", "HEAD", head, reply_words(head)))
-        reply = self.client.send("manifest", "GET", url, headers=headers, basic_auth=basic)
+        reply = self.client.send(
+            "manifest", "GET", url, kind=StepKind.MANIFEST, headers=headers, basic_auth=basic
+        )
         if reply.failure is not None or reply.status is None or not 200 <= reply.status < 400:
             self.steps.append(step_for("manifest", "GET", reply, reply_words(reply)))
             raise _Stop(self.fallback_or_stop("manifest", reply))
@@ -246,7 +267,7 @@ class _Pull:
         basic: tuple[str, str] | None,
     ) -> Manifest:
         url = f"{base}/v2/{self.ref.path}/manifests/{reference}"
-        reply = self.client.send(label, "GET", url, headers=headers, basic_auth=basic)
+        reply = self.client.send(label, "GET", url, kind=StepKind.MANIFEST, headers=headers, basic_auth=basic)
         if reply.failure is not None or reply.status != 200:
             self.steps.append(step_for(label, "GET", reply, reply_words(reply)))
             if label == "manifest":
@@ -270,10 +291,12 @@ class _Pull:
         basic: tuple[str, str] | None,
         *,
         verify: bool,
+        is_config: bool = False,
     ) -> None:
         url = f"{base}/v2/{self.ref.path}/blobs/{digest}"
         method = "GET" if verify else "HEAD"
-        reply = self.client.send(label, method, url, headers=headers, basic_auth=basic)
+        kind = StepKind.CONFIG if is_config else StepKind.LAYER
+        reply = self.client.send(label, method, url, kind=kind, headers=headers, basic_auth=basic)
         if reply.failure is not None or reply.status != 200:
             self.steps.append(step_for(label, method, reply, reply_words(reply)))
             raise _Stop(self.fatal(label, reply))
