@@ -129,7 +129,13 @@ class ContainersTool:
         )
 
     def pull(
-        self, ref: str, creds: tuple[str, str] | None, *, tls_verify: bool = True, with_ca: bool = True
+        self,
+        ref: str,
+        creds: tuple[str, str] | None,
+        *,
+        tls_verify: bool = True,
+        with_ca: bool = True,
+        platform: str | None = None,
     ) -> ClientRun:
         auth_file = self.home / "auth.json"
         auth_file.write_text('{"auths": {}}\n')
@@ -156,6 +162,8 @@ class ContainersTool:
             argv += ["--cert-dir", str(self.home / "no-certs")]
         if creds is not None:
             argv += ["--creds", f"{creds[0]}:{creds[1]}"]
+        if platform is not None:
+            argv += ["--platform", platform]
         argv.append(ref)
         return _run(self.name, argv, env, "Error: ")
 
@@ -174,14 +182,15 @@ class DockerDaemon:
         self.socket = socket_path
         self.cli = cli
 
-    def pull(self, ref: str, creds: tuple[str, str] | None) -> ClientRun:
+    def pull(self, ref: str, creds: tuple[str, str] | None, *, platform: str | None = None) -> ClientRun:
         home = self.root / "home"
         (home / "tmp").mkdir(parents=True, exist_ok=True)
         config = home / "docker-config"
         host = ref.split("/", 1)[0]
         _docker_config(config, host, creds)
         env = _base_env(home) | {"DOCKER_CONFIG": str(config), "DOCKER_HOST": f"unix://{self.socket}"}
-        return _run("docker", [self.cli, "pull", "--quiet", ref], env, "Error response from daemon: ")
+        argv = [self.cli, "pull", "--quiet"] + (["--platform", platform] if platform else []) + [ref]
+        return _run("docker", argv, env, "Error response from daemon: ")
 
 
 def docker_cli() -> str | None:
@@ -272,7 +281,13 @@ class Containerd:
         return path
 
     def pull(
-        self, ref: str, creds: tuple[str, str] | None, *, scheme: str = "https", with_ca: bool = True
+        self,
+        ref: str,
+        creds: tuple[str, str] | None,
+        *,
+        scheme: str = "https",
+        with_ca: bool = True,
+        platform: str | None = None,
     ) -> ClientRun:
         host = ref.split("/", 1)[0]
         self.hosts_toml(host, scheme=scheme, with_ca=with_ca)
@@ -282,6 +297,8 @@ class Containerd:
         argv += ["--hosts-dir", str(self.hosts_dir)]
         if creds is not None:
             argv += ["--user", f"{creds[0]}:{creds[1]}"]
+        if platform is not None:
+            argv += ["--platform", platform]
         argv.append(ref)
         return _run("ctr", argv, _base_env(home), "ctr: ")
 
