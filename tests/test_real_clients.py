@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.realreg.agreement import PAIRS, agreement, predictions
+from tests.realreg.agreement import KNOWN_DIFFERENCES, PAIRS, agreement, predictions
 from tests.realreg.plugin import REQUIRE_ENV
 from tests.realreg.real_clients import (
     ClientRun,
@@ -69,7 +69,27 @@ def real_containerd(
         yield daemon
 
 
-CASES = [(client, s) for s in SCENARIOS for client in PAIRS]
+def _modelled(client: str) -> bool:
+    """Whether diagnose runs the pull this client's model reads (pullers land one by one)."""
+    from diagnose.clients.catalogue import BY_ID
+    from diagnose.run import PULLERS
+
+    return BY_ID[PAIRS[client][0]].strategy in PULLERS
+
+
+CASES = [
+    pytest.param(
+        client,
+        s,
+        id=f"{client}-{s.id}",
+        marks=[pytest.mark.xfail(reason=KNOWN_DIFFERENCES[(client, s.id)], strict=True)]
+        if (client, s.id) in KNOWN_DIFFERENCES
+        else [],
+    )
+    for s in SCENARIOS
+    for client in PAIRS
+    if _modelled(client)
+]
 
 
 def _run_real(
@@ -90,7 +110,7 @@ def _run_real(
     return ctr.pull(ref, creds, with_ca=scenario.with_ca, platform=platform)
 
 
-@pytest.mark.parametrize(("client", "scenario"), CASES, ids=[f"{c}-{s.id}" for c, s in CASES])
+@pytest.mark.parametrize(("client", "scenario"), CASES)
 def test_prediction_matches_the_real_client(
     client: str, scenario: Scenario, real_registries: RealRegistries, request: pytest.FixtureRequest
 ) -> None:

@@ -30,7 +30,7 @@ from tests.realreg.stack import RealRegistries, start_stack
 
 
 def anonymise(text: str, regs: RealRegistries) -> str:
-    for name in ("token", "basic", "open", "closed"):
+    for name in ("token", "basic", "open", "closed", "plain"):
         text = text.replace(regs.host(name), f"<{name}>")
     return text
 

@@ -42,7 +42,7 @@ def free_port() -> int:
 
 
 def _config(
-    *, port: int, storage: Path, cert: Path, key: Path, auth: dict[str, Any] | None
+    *, port: int, storage: Path, cert: Path | None, key: Path | None, auth: dict[str, Any] | None
 ) -> dict[str, Any]:
     config: dict[str, Any] = {
         "version": 0.1,
@@ -56,11 +56,12 @@ def _config(
         "http": {
             "addr": f"127.0.0.1:{port}",
             "secret": secrets.token_hex(16),
-            "tls": {"certificate": str(cert), "key": str(key)},
             "headers": {"X-Content-Type-Options": ["nosniff"]},
         },
         "health": {"storagedriver": {"enabled": False}},
     }
+    if cert is not None and key is not None:
+        config["http"]["tls"] = {"certificate": str(cert), "key": str(key)}
     if auth:
         config["auth"] = auth
     return config
@@ -124,8 +125,12 @@ def _die_with_parent() -> list[str]:
     return [setpriv, "--pdeathsig", "TERM", "--"] if setpriv else []
 
 
-def _ready(port: int, context: ssl.SSLContext, timeout: float) -> bool:
-    conn = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=timeout)
+def _ready(port: int, context: ssl.SSLContext | None, timeout: float) -> bool:
+    conn: http.client.HTTPConnection
+    if context is None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    else:
+        conn = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=timeout)
     try:
         conn.request("GET", "/v2/")
         status = conn.getresponse().status
@@ -141,18 +146,19 @@ def start_registry(
     workdir: Path,
     *,
     ca_cert: Path,
-    cert: Path,
-    key: Path,
+    cert: Path | None,
+    key: Path | None,
     auth: dict[str, Any] | None,
     binary: str | None = None,
     attempts: int = 3,
 ) -> RegistryProcess:
-    """Start one registry on a free port and wait until ``/v2/`` answers over TLS."""
+    """Start one registry on a free port and wait until ``/v2/`` answers (over TLS unless
+    ``cert`` is None: a plain-HTTP registry)."""
     binary = binary or registry_available() or REGISTRY
     base = workdir / name
     storage = base / "storage"
     storage.mkdir(parents=True, exist_ok=True)
-    context = ssl.create_default_context(cafile=str(ca_cert))
+    context = ssl.create_default_context(cafile=str(ca_cert)) if cert is not None else None
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(base)}
     last_error = ""
     for attempt in range(attempts):

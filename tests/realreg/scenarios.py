@@ -34,12 +34,14 @@ class Scenario:
     why: str = ""
 
     def ref(self, regs: RealRegistries) -> str:
+        if self.tag.startswith("sha256:"):  # a digest reference
+            return f"{regs.host(self.registry)}/{self.repository}@{self.tag}"
         return regs.ref(self.registry, self.repository, self.tag)
 
     def creds(self, regs: RealRegistries) -> tuple[str, str] | None:
         if self.user is None:
             return None
-        if self.wrong_password:
+        if self.wrong_password or self.user not in regs.users:
             return (self.user, WRONG_PASSWORD)
         return regs.creds(self.user)
 
@@ -50,7 +52,14 @@ class Scenario:
         return f"{self.user} (wrong password)" if self.wrong_password else self.user
 
 
-T, B, OPN, C = RegistryKind.TOKEN, RegistryKind.BASIC, RegistryKind.OPEN, RegistryKind.CLOSED
+T, B, OPN, C, PL = (
+    RegistryKind.TOKEN,
+    RegistryKind.BASIC,
+    RegistryKind.OPEN,
+    RegistryKind.CLOSED,
+    RegistryKind.PLAIN,
+)
+MISSING_DIGEST = "sha256:" + "0" * 64
 
 # fmt: off
 SCENARIOS: tuple[Scenario, ...] = (
@@ -63,6 +72,8 @@ SCENARIOS: tuple[Scenario, ...] = (
              why="same 401 as a missing repo"),
     Scenario("anon-missing-tag", T, "library/busybox", "nope", None, False, "not_found",
              why="public repo: pull granted, 404 MANIFEST_UNKNOWN"),
+    Scenario("anon-missing-digest", T, "library/busybox", MISSING_DIGEST, None, False, "not_found",
+             why="public repo: pull granted, 404 MANIFEST_UNKNOWN for the digest"),
     # --- token registry, the namespace owner ---------------------------------------------
     Scenario("owner-private", T, "alice/private", "1.0", "alice", True, "ok"),
     Scenario("owner-missing-repo", T, "alice/nope", "1.0", "alice", False, "not_found",
@@ -76,6 +87,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("other-public", T, "library/busybox", "latest", "bob", True, "ok"),
     Scenario("wrong-password", T, "library/busybox", "latest", "alice", False, "auth_failed",
              wrong_password=True, why="token endpoint 401 {details: incorrect username or password}"),
+    Scenario("unknown-user", T, "library/busybox", "latest", "mallory", False, "auth_failed",
+             why="no such account: the token endpoint answers as for a wrong password"),
     # --- htpasswd Basic registry ---------------------------------------------------------
     Scenario("basic-anon", B, "library/busybox", "latest", None, False, "unauthorized",
              why="Basic challenge, no credentials"),
@@ -87,6 +100,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("open-public", OPN, "library/alpine", "3.19", None, True, "ok"),
     Scenario("open-missing-repo", OPN, "library/nope", "latest", None, False, "not_found",
              why="no auth: distribution answers 404 MANIFEST_UNKNOWN for a missing repo"),
+    Scenario("open-missing-tag", OPN, "library/alpine", "nope", None, False, "not_found",
+             why="no auth: 404 MANIFEST_UNKNOWN for the tag"),
     Scenario("open-arm64", OPN, "library/busybox", "latest", None, True, "ok",
              platform="linux/arm64/v8"),
     # --- transport and platform ----------------------------------------------------------
@@ -94,6 +109,8 @@ SCENARIOS: tuple[Scenario, ...] = (
              with_ca=False, why="server cert from the throwaway CA, client trusts only system roots"),
     Scenario("refused", C, "library/busybox", "latest", None, False, "connection_error",
              why="nothing listens on the port"),
+    Scenario("plain-http-registry", PL, "library/alpine", "3.19", None, False, "tls_error",
+             why="the registry speaks plain HTTP; a verifying client speaks TLS to it"),
     Scenario("no-matching-platform", T, "library/armonly", "1.0", None, False, "unsupported",
              why="index has only linux/arm64"),
 )

@@ -199,10 +199,13 @@ class Skopeo:
         dest_creds: tuple[str, str] | None = None,
         all_images: bool = True,
         manifest_format: str | None = None,
+        dest_tls_verify: bool = True,
         timeout: float = 60.0,
     ) -> SkopeoRun:
         """``skopeo copy`` for seeding (``--insecure-policy``: our own test images)."""
         args = ["--insecure-policy", "copy", "--retry-times", "0"]
+        if not dest_tls_verify:
+            args.append("--dest-tls-verify=false")
         if all_images:
             args.append("--all")
         if manifest_format is not None:

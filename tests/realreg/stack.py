@@ -62,6 +62,7 @@ class RegistryKind:
     BASIC = "basic"
     OPEN = "open"
     CLOSED = "closed"  # a port where nothing listens
+    PLAIN = "plain"  # no auth and no TLS: plain HTTP only
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,7 @@ class RealRegistries:
     basic: str  # htpasswd Basic auth
     open: str  # no auth at all
     closed: str  # nothing listens here (connection refused)
+    plain: str  # no auth, plain HTTP (no TLS)
     token_server: str  # "https://127.0.0.1:PORT"; the realm is f"{token_server}/token"
     ca_cert: Path  # PEM of the throwaway CA: TransportOptions(verify=str(ca_cert))
     cert_dir: Path  # holds ca.crt: skopeo --cert-dir
@@ -88,6 +90,7 @@ class RealRegistries:
             RegistryKind.BASIC: self.basic,
             RegistryKind.OPEN: self.open,
             RegistryKind.CLOSED: self.closed,
+            RegistryKind.PLAIN: self.plain,
         }[kind]
 
     def ref(self, kind: str, repository: str, tag: str = "latest") -> str:
@@ -137,6 +140,7 @@ def _seed(
     layout: OciLayout,
     cert_dir: Path,
     jobs: list[tuple[str, str, str, tuple[str, str] | None]],
+    plain_hosts: frozenset[str] = frozenset(),
 ) -> None:
     """Push ``(host, repository:tag, layout name, creds)`` jobs, in parallel."""
 
@@ -150,6 +154,7 @@ def _seed(
             dest_cert_dir=cert_dir,
             dest_creds=creds,
             manifest_format="v2s2" if target in docker_format else None,
+            dest_tls_verify=host not in plain_hosts,
         )
         return None if run.ok else f"{target} on {host}: {run.message or run.stderr}"
 
@@ -188,13 +193,13 @@ def start_stack(workdir: Path) -> Iterator[RealRegistries]:
         stack.callback(token_server.stop)
         processes: dict[str, RegistryProcess] = {}
 
-        def start(name: str, auth: dict[str, object] | None) -> RegistryProcess:
+        def start(name: str, auth: dict[str, object] | None, tls: bool = True) -> RegistryProcess:
             process = start_registry(
                 name,
                 workdir,
                 ca_cert=pki.ca_cert,
-                cert=pki.server_cert,
-                key=pki.server_key,
+                cert=pki.server_cert if tls else None,
+                key=pki.server_key if tls else None,
                 auth=auth,
             )
             stack.callback(process.stop)
@@ -212,6 +217,7 @@ def start_stack(workdir: Path) -> Iterator[RealRegistries]:
         )
         basic_reg = start(RegistryKind.BASIC, htpasswd_auth(realm=BASIC_REALM, path=htpasswd))
         open_reg = start(RegistryKind.OPEN, None)
+        plain_reg = start(RegistryKind.PLAIN, None, tls=False)
 
         skopeo_home = workdir / "skopeo-home"
         skopeo = Skopeo(skopeo_home)
@@ -223,7 +229,8 @@ def start_stack(workdir: Path) -> Iterator[RealRegistries]:
             jobs.append((token_reg.host, f"{repository}:{tag}", name, token_creds))
             jobs.append((basic_reg.host, f"{repository}:{tag}", name, ("alice", users["alice"])))
             jobs.append((open_reg.host, f"{repository}:{tag}", name, None))
-        _seed(skopeo, layout, pki.cert_dir, jobs)
+        jobs.append((plain_reg.host, "library/alpine:3.19", "alpine", None))
+        _seed(skopeo, layout, pki.cert_dir, jobs, frozenset({plain_reg.host}))
         policy.public.update(PUBLIC_REPOSITORIES)
 
         yield RealRegistries(
@@ -231,6 +238,7 @@ def start_stack(workdir: Path) -> Iterator[RealRegistries]:
             basic=basic_reg.host,
             open=open_reg.host,
             closed=f"127.0.0.1:{free_port()}",
+            plain=plain_reg.host,
             token_server=token_server.url,
             ca_cert=pki.ca_cert,
             cert_dir=pki.cert_dir,
