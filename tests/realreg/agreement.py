@@ -74,7 +74,12 @@ def predictions(
     models = [BY_ID[m] for m in model_ids]
     strategies = tuple(dict.fromkeys(m.strategy for m in models))
     ref = parse_reference(scenario.ref(regs))
-    options = PullOptions(credentials=scenario.creds(regs), platform=scenario.platform)
+    # The real ctr gets a hosts.toml with ``server = "https://HOST"`` (real_clients.Containerd).
+    options = PullOptions(
+        credentials=scenario.creds(regs),
+        platform=scenario.platform,
+        containerd_server=f"https://{regs.host(scenario.registry)}",
+    )
     verify: bool | str = str(regs.ca_cert) if scenario.with_ca else True
     pulls = run_pulls(ref, options, TransportOptions(verify=verify, timeout=20), strategies)
     return {p.client: (p.exit_code, p.message) for p in predict_all(pulls, ref, scenario.platform, model_ids)}
