@@ -22,6 +22,7 @@ Sources (containerd/containerd tags, read with git show):
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -109,13 +110,37 @@ def _previous_same_request(facts: PullFacts, exchange: Exchange) -> bool:
     )
 
 
+def index_digest(facts: PullFacts) -> str | None:
+    """The digest of the manifest list the pull fetched (its ``Docker-Content-Digest``, else the
+    sha256 of the recorded body), as containerd names it in its no-platform error."""
+    fetched = [
+        e
+        for e in facts.pull.exchanges
+        if e.step == "manifest" and e.request.method == "GET" and e.response and e.response.status == 200
+    ]
+    if not fetched or fetched[-1].response is None:
+        return None
+    response = fetched[-1].response
+    digest = header_value(response.headers, "Docker-Content-Digest")
+    if digest:
+        return digest
+    if response.body_truncated:
+        return None
+    return "sha256:" + hashlib.sha256(body_bytes(response)).hexdigest()
+
+
 def resolve_error(facts: PullFacts, version: ContainerdVersion) -> ResolveError:
     """The error containerd's client returns for this pull (containerd pull's evidence)."""
     exchange = facts.failing
     step = facts.step
     ref = facts.ref.canonical
     if step == "platform":
-        return ResolveError("no match for platform in manifest: not found", resolve=False, no_platform=True)
+        # images/image.go Manifest: "no match for platform in manifest %v: %w" with the index's
+        # digest (desc.Digest) and errdefs.ErrNotFound. Checked against the real ctr 1.6.
+        digest = index_digest(facts)
+        where = f" {digest}" if digest else ""
+        text = f"no match for platform in manifest{where}: not found"
+        return ResolveError(text, resolve=False, no_platform=True)
     if exchange is None:
         return (
             ResolveError(f"{ref}: not found", not_found=True)

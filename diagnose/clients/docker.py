@@ -210,7 +210,10 @@ def _predict_endpoints(era: DockerEra) -> Callable[[PullFacts], Prediction]:
         streamed = facts.step in STREAMED_STEPS or facts.step.startswith("layer")
         if streamed:
             tag = facts.ref.digest or facts.ref.tag or "latest"
-            lines.append(f"{tag}: Pulling from {familiar_name(facts.ref)}")
+            # pull_v2.go: "Pulling from "+reference.FamiliarName(p.repo.Named()), where the
+            # repository was made from reference.Path(name) (newV2Repository): the path alone,
+            # "library/busybox" on every registry. Checked against the real docker 20.10.
+            lines.append(f"{tag}: Pulling from {facts.ref.path}")
             if facts.step == "config":
                 text = f"error pulling image configuration: {text}"
             lines.append(text)
