@@ -103,7 +103,9 @@ class TransportOptions:
     """How the transport connects; the same for both pullers."""
 
     verify: bool | str = True  # False = skip TLS verification; str = CA bundle path (--ca-cert)
-    timeout: float = 30.0  # connect and per-read timeout; also bounds body reads (MIN_BODY_RATE)
+    # Seconds one pull may take as a whole (issue 8): no server can hold a pull past it; each
+    # connect and each read waits at most this long, and never past the pull's deadline.
+    timeout: float = 30.0
     user_agent: str | None = None  # default: diagnose/<version>
     max_redirects: int = 10
     # HTTP(S)_PROXY / NO_PROXY / REQUEST_METHOD as the user's environment had them (both cases);

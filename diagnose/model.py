@@ -232,6 +232,10 @@ class Exchange:
     proxy: str | None = None  # the proxy it went through (Go's ProxyFromEnvironment), redacted
     kind: StepKind = StepKind.OTHER  # what the request was for, as its puller said
     token_claims: TokenClaims | None = None  # decoded claims of a token in the response body
+    # What the request cost in round trips before the first byte (None: not known, e.g. an
+    # older report): whether it opened a new TCP connection, and whether that did a TLS handshake.
+    new_connection: bool | None = None
+    tls_handshake: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

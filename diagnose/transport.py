@@ -16,11 +16,13 @@ keep only their first ``redact.BINARY_PREFIX`` bytes, base64-encoded (``body_enc
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import ipaddress
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from http.cookiejar import DefaultCookiePolicy
@@ -33,6 +35,8 @@ import requests.exceptions
 import urllib3
 import urllib3.exceptions
 from urllib3._collections import HTTPHeaderDict
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.retry import Retry
 
 from diagnose import __version__
@@ -69,11 +73,8 @@ TOKEN_ANSWER_LIMIT = 64 * 1024
 """Bodies larger than this are not read for token claims (a token answer is a few KB)."""
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 READ_CHUNK = 64 * 1024
-MIN_BODY_RATE = 16 * 1024
-"""Bytes per second a body must keep up on average: the overall deadline for reading a body is
-``timeout`` plus one second per ``MIN_BODY_RATE`` bytes received. A server that trickles bytes
-(each read under the per-read timeout) fails with ``timeout``; a real 5 GB layer at a sane
-rate is never cut off."""
+REDACT_MARGIN = 16 * 1024
+PULL_DEADLINE_NOTE = "the pull's --timeout deadline"
 
 
 class Recorder:
@@ -102,6 +103,87 @@ class Recorder:
             return tuple(sorted(self._exchanges, key=lambda e: e.id))
 
 
+class _Watch:
+    """The sockets of one client, so that its deadline (or Ctrl-C) can cut every one of them.
+
+    A socket timeout bounds one ``recv``; a server that sends a header byte every 50 ms, or
+    accepts and never finishes the TLS handshake, defeats it. ``abort`` shuts the client's
+    sockets down, which wakes any thread blocked on them at once. It also notes, per thread,
+    whether the request being sent opened a TCP connection and did a TLS handshake.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sockets: weakref.WeakSet[socket.socket] = weakref.WeakSet()
+        self._local = threading.local()
+        self.aborted_at: float | None = None
+        self.reason = ""
+
+    def track(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.add(sock)
+            aborted = self.aborted_at is not None
+        if aborted:
+            _shutdown(sock)
+
+    def abort(self, reason: str) -> None:
+        with self._lock:
+            if self.aborted_at is not None:
+                return
+            self.aborted_at = time.monotonic()
+            self.reason = reason
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shutdown(sock)
+
+    # -- per-request connection facts (the calling thread sends the request) --
+
+    def begin(self) -> None:
+        self._local.opened = False
+        self._local.tls = False
+
+    def opened(self) -> None:
+        self._local.opened = True
+
+    def handshake(self) -> None:
+        self._local.tls = True
+
+    def facts(self) -> tuple[bool, bool]:
+        return bool(getattr(self._local, "opened", False)), bool(getattr(self._local, "tls", False))
+
+
+def _shutdown(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed: nothing to wake
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+def _pool_classes(watch: _Watch) -> dict[str, type[HTTPConnectionPool]]:
+    """Connection pools whose connections report to ``watch`` (urllib3's documented hooks)."""
+
+    class Conn(HTTPConnection):
+        def _new_conn(self) -> socket.socket:
+            watch.opened()
+            sock = super()._new_conn()
+            watch.track(sock)
+            return sock
+
+    class TlsConn(HTTPSConnection):
+        def _new_conn(self) -> socket.socket:
+            watch.opened()
+            sock = super()._new_conn()
+            watch.track(sock)
+            watch.handshake()  # connect() wraps this socket in TLS next (or fails doing so)
+            return sock
+
+    class Pool(HTTPConnectionPool):
+        ConnectionCls = Conn
+
+    class TlsPool(HTTPSConnectionPool):
+        ConnectionCls = TlsConn
+
+    return {"http": Pool, "https": TlsPool}
+
+
 class _WireAdapter(requests.adapters.HTTPAdapter):
     """The single place a request goes on the wire.
 
@@ -110,11 +192,21 @@ class _WireAdapter(requests.adapters.HTTPAdapter):
     an ``urllib3`` ``HTTPHeaderDict``: urllib3's ``HTTPConnection.request`` calls
     ``putheader`` once per ``items()`` pair, so a repeated name goes out as separate header
     lines (docker 1.12 sends four ``Accept`` lines), which requests' own
-    ``CaseInsensitiveDict`` cannot express.
+    ``CaseInsensitiveDict`` cannot express. Its connections report to the client's ``_Watch``.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, watch: _Watch) -> None:
+        self._watch = watch
         super().__init__(max_retries=Retry(total=0, connect=0, read=False, redirect=False, status=0))
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _pool_classes(self._watch)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = _pool_classes(self._watch)  # proxied sockets are cut too
+        return manager
 
 
 def _user_agent(options: TransportOptions) -> str:
@@ -162,6 +254,13 @@ class RecordingClient:
         self._lock = threading.Lock()
         self._secrets: list[str] = [s for s in secrets if s]
         self._mine: list[Exchange] = []
+        # One deadline for the whole pull (issue 8): every connect, read and body of this
+        # client fits inside it, and when it passes the watch cuts whatever is still open.
+        self._deadline = time.monotonic() + options.timeout
+        self._watch = _Watch()
+        self._timer = threading.Timer(options.timeout, self._watch.abort, args=("deadline",))
+        self._timer.daemon = True
+        self._timer.start()
         session = requests.Session()
         # No environment magic: no ~/.netrc credentials, no REQUESTS_CA_BUNDLE overriding
         # --ca-cert. Proxies are resolved per request below, like Go's ProxyFromEnvironment.
@@ -169,7 +268,7 @@ class RecordingClient:
         session.headers.clear()
         # Neither docker's nor containers/image's registry client keeps a cookie jar.
         session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-        adapter = _WireAdapter()
+        adapter = _WireAdapter(self._watch)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         self._session = session
@@ -188,7 +287,12 @@ class RecordingClient:
             return tuple(self._mine)
 
     def close(self) -> None:
+        self._timer.cancel()
         self._session.close()
+
+    def abort(self, reason: str = "interrupted") -> None:
+        """Stop this client now: open requests fail at once, later ones are not sent (Ctrl-C)."""
+        self._watch.abort(reason)
 
     def __enter__(self) -> RecordingClient:
         return self
@@ -347,6 +451,32 @@ class RecordingClient:
         """The proxy a Go client would use for ``url`` (localhost and loopback never)."""
         return choose_proxy(url, dict(self._options.proxy_env)).proxy
 
+    def _not_sent(self, step: str) -> TransportFailure:
+        if self._watch.reason == "interrupted":
+            return TransportFailure(FailureKind.OTHER, "not sent: interrupted")
+        return TransportFailure(
+            FailureKind.TIMEOUT,
+            f"not sent: {PULL_DEADLINE_NOTE} ({self._options.timeout:g} s) had already run out before {step}",
+        )
+
+    def _cut(self, step: str, started: float, failure: TransportFailure | None) -> TransportFailure:
+        """The failure of a request the deadline (or Ctrl-C) cut: which step, how long it waited.
+
+        A socket timeout that fired at the same moment keeps its own words (connect or read);
+        anything else the cut socket raised (reset, EOF) was the cut, not the server.
+        """
+        if self._watch.reason == "interrupted":
+            return TransportFailure(FailureKind.OTHER, "interrupted (Ctrl-C)")
+        waited = time.monotonic() - started
+        if failure is not None and failure.kind is FailureKind.TIMEOUT:
+            first = failure.detail
+        else:
+            first = f"no complete answer within {waited:.1f} s (read timeout)"
+        return TransportFailure(
+            FailureKind.TIMEOUT,
+            f"{first}; {PULL_DEADLINE_NOTE} ({self._options.timeout:g} s) ran out during {step}",
+        )
+
     def _record_request(
         self, method: str, url: str, wire: Headers, body: bytes | None, secrets: Sequence[str]
     ) -> RecordedRequest:
@@ -397,12 +527,20 @@ class RecordingClient:
         received: Headers = ()
         proxy = self._proxy_for(url)
         claims: TokenClaims | None = None
+        io_done: float | None = None  # when the network part ended (redaction is not the server's)
+        remaining = self._deadline - started
+        per_io = min(timeout, max(remaining, 0.001))  # connect and each read, inside the deadline
+        self._watch.begin()
         try:
-            try:
-                prepared = self._session.prepare_request(requests.Request(method, url, data=body))
-            except SEND_ERRORS as exc:
-                failure = failure_from_exception(exc, url=url, timeout=timeout, proxy=proxy)
+            if self._watch.aborted_at is not None or remaining <= 0:
+                failure = self._not_sent(step)
             else:
+                try:
+                    prepared = self._session.prepare_request(requests.Request(method, url, data=body))
+                except SEND_ERRORS as exc:
+                    failure = failure_from_exception(exc, url=url, timeout=timeout, proxy=proxy)
+                    prepared = None
+            if failure is None and prepared is not None:
                 for key, value in prepared.headers.items():
                     if key not in wire:  # Content-Length for bodies
                         wire.add(key, value)
@@ -412,12 +550,13 @@ class RecordingClient:
                         prepared,
                         stream=True,
                         allow_redirects=False,
-                        timeout=(timeout, timeout),
+                        timeout=(per_io, per_io),
                         verify=self._options.verify,
                         proxies={"http": proxy, "https": proxy} if proxy else {},
                     )
                 except SEND_ERRORS as exc:
                     failure = failure_from_exception(exc, url=url, timeout=timeout, proxy=proxy)
+                io_done = time.monotonic()
             if response is not None:
                 raw = response.raw
                 status = response.status_code
@@ -440,6 +579,7 @@ class RecordingClient:
                         started=started,
                         url=url,
                     )
+                io_done = time.monotonic()
                 self._learn(learned_secrets((), reply_body))
                 # The claims are evidence read from the real token before redaction removes
                 # it; they are recorded beside the body, never written into it.
@@ -447,8 +587,11 @@ class RecordingClient:
                     claims = token_answer_claims(reply_body)
                 secrets = self._secret_list()
                 ctype = response.headers.get("Content-Type")
+                # Only what can be kept is redacted (plus a margin, so that a secret that starts
+                # before the cap is still whole): redacting a 4 MB body costs seconds of the
+                # pull's deadline and keeps nothing more. The full body was read for secrets above.
                 text, encoding, record_truncated = recorded_body(
-                    reply_body, ctype, secrets, RECORDED_BODY_LIMIT
+                    reply_body[: RECORDED_BODY_LIMIT + REDACT_MARGIN], ctype, secrets, RECORDED_BODY_LIMIT
                 )
                 recorded_response = RecordedResponse(
                     status=status,
@@ -462,6 +605,12 @@ class RecordingClient:
         finally:
             if response is not None:
                 response.close()
+        cut_at = self._watch.aborted_at
+        if cut_at is not None and io_done is not None and started <= cut_at <= io_done:
+            # The deadline (or Ctrl-C) cut this request while it was under way: whatever the
+            # socket error looked like, the reason is the deadline, and this step hit it.
+            failure = self._cut(step, started, failure)
+        new_connection, tls_handshake = self._watch.facts()
         elapsed_ms = round((time.monotonic() - started) * 1000, 1)
         secrets = self._secret_list()
         if failure is not None:
@@ -481,6 +630,8 @@ class RecordingClient:
                 proxy=redact_url(proxy, secrets) if proxy else None,
                 kind=kind,
                 token_claims=claims,
+                new_connection=new_connection,
+                tls_handshake=tls_handshake,
             )
         )
         if failure is not None:
@@ -520,23 +671,23 @@ class RecordingClient:
         """Read a body in chunks: keep ``keep`` bytes, stream all of it to ``sink`` if given.
 
         Returns ``(kept, bytes_read, truncated, failure)``. Each read waits at most
-        ``timeout``, and never past the overall deadline (see ``MIN_BODY_RATE``).
+        ``timeout``, and never past the pull's deadline.
         """
         timeout = self._options.timeout
         kept = bytearray()
         total = 0
         truncated = False
         while True:
-            remaining = started + timeout + total / MIN_BODY_RATE - time.monotonic()
+            remaining = self._deadline - time.monotonic()
             if remaining <= 0:
-                return bytes(kept), total, truncated, _deadline_failure(total, started)
+                return bytes(kept), total, truncated, _deadline_failure(total, started, timeout)
             read_timeout = min(timeout, remaining)
             _set_socket_timeout(raw, read_timeout)
             try:
                 data = raw.read1(READ_CHUNK, decode_content=True)
             except SEND_ERRORS as exc:
                 if read_timeout < timeout and is_timeout(exc):
-                    return bytes(kept), total, truncated, _deadline_failure(total, started)
+                    return bytes(kept), total, truncated, _deadline_failure(total, started, timeout)
                 failure = failure_from_exception(exc, url=url, timeout=timeout, reading_body=True)
                 return bytes(kept), total, truncated, failure
             if not data:
@@ -565,9 +716,10 @@ def _set_socket_timeout(raw: Any, seconds: float) -> None:
         sock.settimeout(max(seconds, 0.001))
 
 
-def _deadline_failure(total: int, started: float) -> TransportFailure:
+def _deadline_failure(total: int, started: float, timeout: float) -> TransportFailure:
     elapsed = time.monotonic() - started
     return TransportFailure(
         FailureKind.TIMEOUT,
-        f"body too slow: {total} bytes in {elapsed:.1f} s (overall deadline exceeded)",
+        f"{PULL_DEADLINE_NOTE} ({timeout:g} s) ran out while reading the body: "
+        f"{total} bytes in {elapsed:.1f} s",
     )
