@@ -41,6 +41,10 @@ class ExitCode(IntEnum):
     INTERNAL = 3
 
 
+INTERRUPTED = 130
+"""Exit code after Ctrl-C (128 + SIGINT, as shells report it)."""
+
+
 class UsageProblem(Exception):
     """Bad input from the user: one line, exit code 2."""
 
@@ -217,7 +221,11 @@ def compare(
         ),
     ] = None,
     timeout: Annotated[
-        float, typer.Option(help="Seconds to wait for a connection or for data.", min=0.1)
+        float,
+        typer.Option(
+            help="Seconds each pull may take as a whole; connecting and every read wait at most this.",
+            min=0.1,
+        ),
     ] = 30.0,
     verify_layers: Annotated[
         bool,
@@ -436,7 +444,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
         _stderr().print("diagnose: interrupted", markup=False)
-        sys.exit(130)
+        sys.exit(INTERRUPTED)
     except typer.TyperException as exc:  # bad arguments or options (typer's click errors)
         show = getattr(exc, "show", None)
         if callable(show):
@@ -451,4 +459,6 @@ def main(argv: list[str] | None = None) -> None:
         detail = scrub_text(f"{type(exc).__name__}: {exc}", ())
         _stderr().print(f"diagnose: internal error: {detail}", markup=False)
         sys.exit(ExitCode.INTERNAL)
+    if code == INTERRUPTED:  # typer turns Ctrl-C into Exit(130) and, here, returns it
+        _stderr().print("diagnose: interrupted", markup=False)
     sys.exit(code if isinstance(code, int) else ExitCode.OK)

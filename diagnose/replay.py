@@ -112,6 +112,8 @@ class ReplayClient:
                 note=original.note,
                 started_at=original.started_at,
                 token_claims=original.token_claims,
+                new_connection=original.new_connection,
+                tls_handshake=original.tls_handshake,
             )
             follow_up = None
             if follow_redirects and original.response is not None:
@@ -155,6 +157,8 @@ class ReplayClient:
         note: str | None = None,
         started_at: str = "",
         token_claims: TokenClaims | None = None,
+        new_connection: bool | None = None,
+        tls_handshake: bool | None = None,
     ) -> int:
         with self._lock:
             self._next_id += 1
@@ -171,6 +175,8 @@ class ReplayClient:
                 started_at=started_at,
                 kind=kind,
                 token_claims=token_claims,
+                new_connection=new_connection,
+                tls_handshake=tls_handshake,
             )
             self._mine.append(exchange)
             return exchange.id

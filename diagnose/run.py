@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import partial
 
 from diagnose import __version__
 from diagnose.clients.catalogue import predict_all
+from diagnose.concurrency import Cancel, run_all
 from diagnose.model import (
     AuthInfo,
     AuthMode,
@@ -82,9 +83,11 @@ def run_pull(
     *,
     recorder: Recorder | None = None,
     learned: list[str] | None = None,
+    cancel: Cancel | None = None,
 ) -> PullResult:
     """One pull with its own recording client; ``learned`` receives the secrets it saw
-    (tokens, Basic credentials) so the whole report can be scrubbed with every pull's."""
+    (tokens, Basic credentials) so the whole report can be scrubbed with every pull's.
+    ``cancel`` (Ctrl-C) can cut the client while it waits on the network."""
     transport = dataclasses.replace(transport, user_agent=transport.user_agent or USER_AGENTS[strategy])
     docker_family = strategy in (Strategy.V2_THEN_V1, Strategy.DOCKER_ENDPOINTS)
     if docker_family and is_insecure(ref.domain, options):
@@ -92,6 +95,8 @@ def run_pull(
         # always): registry/registry.go newTLSConfig sets InsecureSkipVerify.
         transport = dataclasses.replace(transport, verify=False)
     client = RecordingClient(recorder or Recorder(), strategy, transport, secrets=secrets_of(options))
+    if cancel is not None:
+        cancel.register(client)
     try:
         return scrub_result(guarded(PULLERS[strategy], ref, client, options), client.scrub)
     finally:
@@ -135,14 +140,15 @@ def run_pulls(
     *,
     learned: list[str] | None = None,
 ) -> tuple[PullResult, ...]:
-    """Both pulls, concurrently, sharing one recorder so exchange ids are global."""
+    """Every pull at the same time (any number of strategies), sharing one recorder so
+    exchange ids are global; Ctrl-C cuts them all (``concurrency.run_all``)."""
     recorder = Recorder()
-    with ThreadPoolExecutor(max_workers=len(strategies), thread_name_prefix="pull") as pool:
-        futures = [
-            pool.submit(run_pull, ref, s, options, transport, recorder=recorder, learned=learned)
-            for s in strategies
-        ]
-        return tuple(future.result() for future in futures)
+    cancel = Cancel()
+    tasks = [
+        partial(run_pull, ref, s, options, transport, recorder=recorder, learned=learned, cancel=cancel)
+        for s in strategies
+    ]
+    return tuple(run_all(tasks, cancel=cancel))
 
 
 ORIGINAL_PULLS = (Strategy.V2_ONLY, Strategy.V2_THEN_V1)

@@ -578,6 +578,7 @@ class RecordingClient:
                         sink=None if redirect_hop else body_sink,
                         started=started,
                         url=url,
+                        step=step,
                     )
                 io_done = time.monotonic()
                 self._learn(learned_secrets((), reply_body))
@@ -667,6 +668,7 @@ class RecordingClient:
         sink: BodySink | None,
         started: float,
         url: str,
+        step: str,
     ) -> tuple[bytes, int, bool, TransportFailure | None]:
         """Read a body in chunks: keep ``keep`` bytes, stream all of it to ``sink`` if given.
 
@@ -680,14 +682,14 @@ class RecordingClient:
         while True:
             remaining = self._deadline - time.monotonic()
             if remaining <= 0:
-                return bytes(kept), total, truncated, _deadline_failure(total, started, timeout)
+                return bytes(kept), total, truncated, _deadline_failure(total, started, timeout, step)
             read_timeout = min(timeout, remaining)
             _set_socket_timeout(raw, read_timeout)
             try:
                 data = raw.read1(READ_CHUNK, decode_content=True)
             except SEND_ERRORS as exc:
                 if read_timeout < timeout and is_timeout(exc):
-                    return bytes(kept), total, truncated, _deadline_failure(total, started, timeout)
+                    return bytes(kept), total, truncated, _deadline_failure(total, started, timeout, step)
                 failure = failure_from_exception(exc, url=url, timeout=timeout, reading_body=True)
                 return bytes(kept), total, truncated, failure
             if not data:
@@ -716,10 +718,10 @@ def _set_socket_timeout(raw: Any, seconds: float) -> None:
         sock.settimeout(max(seconds, 0.001))
 
 
-def _deadline_failure(total: int, started: float, timeout: float) -> TransportFailure:
+def _deadline_failure(total: int, started: float, timeout: float, step: str) -> TransportFailure:
     elapsed = time.monotonic() - started
     return TransportFailure(
         FailureKind.TIMEOUT,
-        f"{PULL_DEADLINE_NOTE} ({timeout:g} s) ran out while reading the body: "
-        f"{total} bytes in {elapsed:.1f} s",
+        f"body too slow: {total} bytes in {elapsed:.1f} s; "
+        f"{PULL_DEADLINE_NOTE} ({timeout:g} s) ran out during {step}",
     )

@@ -75,6 +75,12 @@ def _interaction(exchange: Exchange) -> dict[str, Any]:
         meta["token_claims"] = claims_to_dict(exchange.token_claims)
     if exchange.redirect_of is not None:
         meta["redirect_of"] = exchange.redirect_of
+    for key, value in (
+        ("new_connection", exchange.new_connection),
+        ("tls_handshake", exchange.tls_handshake),
+    ):
+        if value is not None:
+            meta[key] = value
     if exchange.note:
         meta["note"] = exchange.note
     if exchange.failure is not None:
@@ -226,6 +232,12 @@ def load_cassette(text: str, *, default_strategy: Strategy = Strategy.V2_ONLY) -
                 started_at=_text(meta.get("started_at", "")),
                 kind=step_kind,
                 token_claims=claims,
+                new_connection=_flag(meta.get("new_connection")),
+                tls_handshake=_flag(meta.get("tls_handshake")),
             )
         )
     return tuple(exchanges)
+
+
+def _flag(value: object) -> bool | None:
+    return value if isinstance(value, bool) else None

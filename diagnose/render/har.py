@@ -92,6 +92,8 @@ def _entry(exchange: Exchange, started: datetime, page: str) -> dict[str, Any]:
             "redirect_of": exchange.redirect_of,
             "note": exchange.note,
             "proxy": exchange.proxy,
+            "new_connection": exchange.new_connection,
+            "tls_handshake": exchange.tls_handshake,
         },
     }
     if request.body:

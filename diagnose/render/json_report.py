@@ -161,6 +161,8 @@ def _exchange(exchange: Exchange) -> dict[str, Any]:
         "proxy": exchange.proxy,
         "kind": exchange.kind.value,
         "token_claims": None if exchange.token_claims is None else claims_to_dict(exchange.token_claims),
+        "new_connection": exchange.new_connection,
+        "tls_handshake": exchange.tls_handshake,
     }
 
 
@@ -282,6 +284,13 @@ def _bool(data: Mapping[str, Any], key: str, where: str, default: bool = False) 
     return value
 
 
+def _opt_bool(data: Mapping[str, Any], key: str, where: str) -> bool | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, bool):
+        raise _Bad(f"{where}.{key}: expected true, false or null")
+    return value
+
+
 def _float(data: Mapping[str, Any], key: str, where: str) -> float:
     value = data.get(key, 0.0)
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -380,6 +389,8 @@ def _exchange_from(data: object, where: str) -> Exchange:
         proxy=_opt_str(obj, "proxy", where),
         kind=_enum(StepKind, obj, "kind", where) if "kind" in obj else step_kind_of_label(step),
         token_claims=claims,
+        new_connection=_opt_bool(obj, "new_connection", where),
+        tls_handshake=_opt_bool(obj, "tls_handshake", where),
     )
 
 
