@@ -360,16 +360,16 @@ def test_json_without_exchange_ids_assigns_exchanges_by_strategy() -> None:
 def test_markdown_has_summary_messages_diagnosis_and_every_exchange() -> None:
     report = f.report(f.scenario_hub_anonymous_missing())
     md = render_markdown(report)
-    assert md.startswith("# Pull diagnosis: `docker.io/library/thisimagedoesntexist:latest`")
-    assert report.diagnosis.title in md
-    assert "(rule `unauthorized-hidden-by-v1`)" in md
+    title = f"# ✗ {report.diagnosis.title} — `docker.io/library/thisimagedoesntexist:latest`"
+    assert md.splitlines()[0] == title
+    assert "- Rule: `unauthorized-hidden-by-v1`" in md
     for pull in report.pulls:
         assert f"```text\n{pull.message}\n```" in md
     assert "## Next steps" in md and "1. Check the spelling" in md
     assert "`docker login`" in md  # our own code spans survive escaping
     assert "<details>" in md and "</details>" in md
     for exchange in report.exchanges:
-        assert f"**#{exchange.id}**" in md
+        assert f"<summary>#{exchange.id} · {exchange.strategy.value} · {exchange.step} · " in md
         assert f"{exchange.request.method} {exchange.request.url}" in md
     assert "< 401 Unauthorized" in md
     assert '< WWW-Authenticate: Bearer realm="https://auth.docker.io/token"' in md
@@ -386,11 +386,12 @@ def test_markdown_registry_text_cannot_break_out() -> None:
         exchanges=(*v2.exchanges[:-1], replace(ex, response=replace(ex.response, body=evil))),
     )
     diagnosis = replace(f.report((v2, fb)).diagnosis, explanation="said “<b>hi</b> [x](http://e)”")
-    md = render_markdown(f.report((v2, fb), diagnosis=diagnosis))
+    report = f.report((v2, fb), diagnosis=diagnosis)
+    md = render_markdown(report)
     assert "````text\nmanifest ```unknown``` <img src=x>\n````" in md
     assert "````http\n" in md  # the body's ``` cannot close the evidence block
-    assert md.count("</details>") == 2  # ours, and the one quoted inside the fenced body
-    assert md.rstrip().endswith("</details>")
+    # ours (one per exchange, one per pull's curl commands), and the one quoted in the body
+    assert md.count("</details>") == len(report.exchanges) + len(report.pulls) + 1
     assert "\\<b\\>hi\\</b\\> \\[x\\](http://e)" in md
 
 

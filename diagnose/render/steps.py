@@ -214,6 +214,14 @@ def outcome_words(pull: PullResult) -> str:
     return words
 
 
+def shown_pulls(report: Report) -> tuple[PullResult, ...]:
+    """The pulls the side-by-side table shows (``Report.table``; empty means every pull)."""
+    if not report.table:
+        return report.pulls
+    wanted = set(report.table)
+    return tuple(p for p in report.pulls if p.strategy in wanted) or report.pulls
+
+
 def verdict(report: Report) -> str:
     """The one line a person reads first and last: what is wrong, in words."""
     mark = "✓" if all(p.ok for p in report.pulls) else "✗"

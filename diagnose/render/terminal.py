@@ -30,6 +30,7 @@ from diagnose.render.steps import (
     result_words,
     short_digests,
     short_request,
+    shown_pulls,
     verdict,
 )
 from diagnose.urls import split_url
@@ -111,7 +112,8 @@ def _pull_header(pull: PullResult, width: int) -> Text:
 def comparison_table(report: Report, width: int = 80) -> Table:
     """One column per pull, one row per kind of step; each step shows scheme and host where
     they change, so docker's https → http endpoint fallback is visible."""
-    kind_width, cell_width = _column_widths(width, len(report.pulls))
+    pulls = shown_pulls(report)
+    kind_width, cell_width = _column_widths(width, len(pulls))
     host = _primary_host(report)
     title = f"{report.reference.canonical}  ·  registry {host}  ·  {report.auth.mode.value}"
     if report.auth.username:
@@ -128,11 +130,11 @@ def comparison_table(report: Report, width: int = 80) -> Table:
     )
     if kind_width:
         table.add_column("step", style="bold", width=kind_width, overflow="fold")
-    for pull in report.pulls:
+    for pull in pulls:
         table.add_column(_pull_header(pull, cell_width), width=cell_width, overflow="fold")
     exchanges = {e.id: e for e in report.exchanges}
-    previous: list[str | None] = [None] * len(report.pulls)
-    rows = align(report.pulls)
+    previous: list[str | None] = [None] * len(pulls)
+    rows = align(pulls)
     for row in rows:
         cells: list[RenderableType] = [_folded(row.kind, kind_width)] if kind_width else []
         for index, step in enumerate(row.steps):
@@ -146,7 +148,7 @@ def comparison_table(report: Report, width: int = 80) -> Table:
         table.add_row(*cells, end_section=True)
     if not rows:
         empty = [Text("")] if kind_width else []
-        table.add_row(*empty, *(Text("(no steps recorded)", style="dim") for _ in report.pulls))
+        table.add_row(*empty, *(Text("(no steps recorded)", style="dim") for _ in pulls))
     return table
 
 
@@ -154,7 +156,7 @@ def outcomes(report: Report, width: int = 80) -> Group:
     """How each pull ended, in words, and the lines its client prints (verbatim but for digests,
     shortened to 12 hex like every digest on the terminal; Markdown and JSON keep them whole)."""
     parts: list[RenderableType] = []
-    for pull in report.pulls:
+    for pull in shown_pulls(report):
         line = Text(pull.strategy.value, style="bold")
         line.append(f" · {pull.client}: ", style="dim")
         line.append(outcome_words(pull), style=_outcome_style(pull.outcome))
