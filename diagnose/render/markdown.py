@@ -15,7 +15,15 @@ from diagnose.model import Exchange, PullResult, Report
 from diagnose.render.curl import curl_script
 from diagnose.render.safe_text import printable, sanitize_report
 from diagnose.render.sequence import sequence_diagram
-from diagnose.render.steps import align, origin, outcome_words, result_words, shown_pulls, verdict
+from diagnose.render.steps import (
+    align,
+    claims_words,
+    origin,
+    outcome_words,
+    result_words,
+    shown_pulls,
+    verdict,
+)
 
 BODY_EXCERPT = 600
 """Characters of a body shown per exchange; the JSON report keeps the full recorded body."""
@@ -139,9 +147,18 @@ def _exchange_md(exchange: Exchange, raw: Exchange) -> str:
             "",
             _block("\n".join(lines), "http"),
             "",
+            *_claims_md(exchange),
             "</details>",
         ]
     )
+
+
+def _claims_md(exchange: Exchange) -> list[str]:
+    """Decoded token claims: diagnose's own annotation, beside the recorded body, never in it."""
+    if exchange.token_claims is None:
+        return []
+    words = claims_words(exchange.token_claims)
+    return [f"Token claims decoded by diagnose (the token is not kept): {_code(words)}", ""]
 
 
 def _cell(text: str) -> str:
@@ -156,7 +173,7 @@ def _side_by_side(report: Report) -> list[str]:
     out = ["| " + " | ".join(_cell(h) for h in header) + " |", "|" + "---|" * len(header)]
     previous: list[str | None] = [None] * len(pulls)
     for row in align(pulls):
-        cells = [_code(row.kind)]
+        cells = [_code(row.label)]
         for index, step in enumerate(row.steps):
             if step is None:
                 cells.append("")

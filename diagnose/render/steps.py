@@ -14,21 +14,35 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from diagnose.model import Exchange, FailureKind, Outcome, Protocol, PullResult, PullStep, Report
+from diagnose.model import (
+    Exchange,
+    FailureKind,
+    Outcome,
+    Protocol,
+    PullResult,
+    PullStep,
+    Report,
+    StepKind,
+    TokenClaims,
+)
 from diagnose.urls import split_url
 
 # ---------------------------------------------------------------------------------------------
 # Step kinds
 
 
-def step_kind(step: PullStep) -> str:
-    """What a step did, as a key to align pulls by: ``ping``, ``token``, ``layer 1/3`` …
+def step_kind(step: PullStep, exchange: Exchange | None = None) -> str:
+    """What a step did, as a key to align pulls by: ``ping``, ``token``, ``layer`` …
 
-    The one place that reads kinds from labels; a typed step kind replaces it when the model
-    carries one. A retried request (``layer 1/3 (GET)``) is the same kind as the first try.
+    The puller's typed kind (``Exchange.kind``) when it recorded one; otherwise read from the
+    label (older reports, hand-made steps). A retried request (``layer 1/3 (GET)``) is the same
+    kind as the first try.
     """
+    if exchange is not None and exchange.kind is not StepKind.OTHER:
+        return exchange.kind.value.replace("_", " ")
     label = step.label.strip().lower()
-    return re.sub(r"\s*\((?:get|head)\)$", "", label)
+    label = re.sub(r"\s*\((?:get|head)\)$", "", label)
+    return re.sub(r"^(layer) \d+/\d+$", r"\1", label)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +51,11 @@ class Row:
 
     kind: str
     steps: tuple[PullStep | None, ...]
+
+    @property
+    def label(self) -> str:
+        """What the row is called: the first pull's own label for it (``layer 2/3``)."""
+        return next((s.label for s in self.steps if s is not None), self.kind)
 
 
 def _lcs_pairs(left: Sequence[str], right: Sequence[str]) -> list[tuple[int, int]]:
@@ -71,7 +90,8 @@ def align(pulls: Sequence[PullResult]) -> tuple[Row, ...]:
     """
     rows: list[tuple[str, list[PullStep | None]]] = []
     for index, pull in enumerate(pulls):
-        kinds = [step_kind(s) for s in pull.steps]
+        exchanges = {e.id: e for e in pull.exchanges}
+        kinds = [step_kind(s, exchanges.get(s.exchange_id or -1)) for s in pull.steps]
         pairs = _lcs_pairs([kind for kind, _ in rows], kinds)
         merged: list[tuple[str, list[PullStep | None]]] = []
         r = s = 0
@@ -212,6 +232,22 @@ def outcome_words(pull: PullResult) -> str:
     if pull.protocol is Protocol.V2 and not pull.ok:
         return f"{words} — the V2 API's answer"
     return words
+
+
+def claims_words(claims: TokenClaims) -> str:
+    """A token's decoded claims in one line: diagnose's annotation, shown beside the body."""
+    parts = [f"sub={claims.sub!r}" if claims.sub is not None else "no sub"]
+    if claims.access is None:
+        parts.append("no access claim")
+    elif not claims.access:
+        parts.append("access: none")
+    else:
+        parts.append("access: " + ", ".join(entry.scope for entry in claims.access))
+    if claims.iss:
+        parts.append(f"iss={claims.iss}")
+    if claims.exp is not None:
+        parts.append(f"exp={claims.exp}")
+    return "; ".join(parts)
 
 
 def shown_pulls(report: Report) -> tuple[PullResult, ...]:

@@ -136,7 +136,7 @@ def comparison_table(report: Report, width: int = 80) -> Table:
     previous: list[str | None] = [None] * len(pulls)
     rows = align(pulls)
     for row in rows:
-        cells: list[RenderableType] = [_folded(row.kind, kind_width)] if kind_width else []
+        cells: list[RenderableType] = [_folded(row.label, kind_width)] if kind_width else []
         for index, step in enumerate(row.steps):
             if step is None:
                 cells.append(Text(""))
