@@ -13,7 +13,7 @@ import json
 import os
 import sys
 import time
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -119,11 +119,27 @@ def _credentials(creds: str | None, password_stdin: bool) -> tuple[str, str] | N
     return user, password
 
 
+def _is_stdout(path: Path | None) -> bool:
+    """``-`` names standard output for every output option (``--markdown -``)."""
+    return path is not None and str(path) == "-"
+
+
+def _check_stdout(as_json: bool, **paths: Path | None) -> None:
+    """At most one document may go to stdout, and not beside ``--json``."""
+    dashes = [f"--{name.replace('_', '-')}" for name, path in paths.items() if _is_stdout(path)]
+    if as_json and dashes:
+        dashes.insert(0, "--json")
+    if len(dashes) > 1:
+        raise UsageProblem(f"only one output can go to stdout: {' and '.join(dashes)} both ask for it")
+
+
 def _check_outputs(inputs: tuple[Path, ...] = (), **paths: Path | None) -> None:
     """Refuse unusable output paths before any request is sent (see ``outputs.py``)."""
     from diagnose.outputs import Output, OutputProblem, check_outputs
 
-    wanted = [Output(f"--{name}", path) for name, path in paths.items() if path is not None]
+    wanted = [
+        Output(f"--{name}", path) for name, path in paths.items() if path is not None and not _is_stdout(path)
+    ]
     try:
         check_outputs(wanted, inputs=inputs)
     except OutputProblem as exc:
@@ -134,36 +150,44 @@ def _pull_exit(report: Report) -> ExitCode:
     return ExitCode.OK if all(p.ok for p in report.pulls) else ExitCode.PULL_FAILED
 
 
-def _emit(
-    report: Report, *, as_json: bool, save: Path | None, markdown: Path | None, har: Path | None
-) -> ExitCode:
-    """Render a report to stdout and to the files asked for."""
+def _emit(report: Report, *, as_json: bool, outputs: dict[str, Path | None], curl: bool = False) -> ExitCode:
+    """Render a report to stdout and to the files asked for (``outputs``: option name -> path,
+    ``-`` for stdout: that document then replaces the terminal report)."""
     from diagnose.outputs import Output, write_outputs
-    from diagnose.render.json_report import render_json
+    from diagnose.render.formats import OPTION_FORMATS, render
     from diagnose.render.terminal import render_terminal
 
     files: list[tuple[Output, str]] = []
-    if save is not None:
-        files.append((Output("--save", save), render_json(report) + "\n"))
-    if markdown is not None:
-        from diagnose.render.markdown import render_markdown
-
-        files.append((Output("--markdown", markdown), render_markdown(report)))
-    if har is not None:
-        from diagnose.render.har import render_har
-
-        files.append((Output("--har", har), render_har(report)))
+    to_stdout: str | None = None
+    for name, path in outputs.items():
+        if path is None:
+            continue
+        text = render(OPTION_FORMATS[name], report)
+        if _is_stdout(path):
+            to_stdout = text
+        else:
+            files.append((Output(f"--{name}", path), text))
     problems = write_outputs(files)
-    if as_json:
+    if to_stdout is not None:
+        sys.stdout.write(to_stdout)
+    elif as_json:
+        from diagnose.render.json_report import render_json
+
         sys.stdout.write(render_json(report) + "\n")
     else:
         render_terminal(report, _stdout())
+        if curl:
+            from diagnose.render.terminal import render_curl
+
+            render_curl(report, _stdout())
     for problem in problems:  # the diagnosis is printed anyway; the file error comes after it
         _stderr().print(f"diagnose: error: {problem}", markup=False)
     if problems:
         return ExitCode.USAGE
     return _pull_exit(report)
 
+
+OUTPUT_HELP = " '-' writes it to stdout instead of the terminal report."
 
 CredsOption = Annotated[
     str | None,
@@ -235,14 +259,26 @@ def compare(
         bool, typer.Option("--json", help="Print the JSON report on stdout, nothing else.")
     ] = False,
     save: Annotated[
-        Path | None, typer.Option("--save", help="Also write the JSON report to this file.")
+        Path | None, typer.Option("--save", help="Also write the JSON report to this file." + OUTPUT_HELP)
     ] = None,
     markdown: Annotated[
-        Path | None, typer.Option("--markdown", help="Also write a ticket-ready Markdown file.")
+        Path | None,
+        typer.Option("--markdown", help="Also write a ticket-ready Markdown file." + OUTPUT_HELP),
     ] = None,
     har: Annotated[
-        Path | None, typer.Option("--har", help="Also write every exchange as a HAR file.")
+        Path | None, typer.Option("--har", help="Also write every exchange as a HAR file." + OUTPUT_HELP)
     ] = None,
+    html: Annotated[
+        Path | None,
+        typer.Option("--html", help="Also write a self-contained HTML report (waterfall)." + OUTPUT_HELP),
+    ] = None,
+    cassette: Annotated[
+        Path | None,
+        typer.Option("--cassette", help="Also write every exchange as a vcrpy cassette." + OUTPUT_HELP),
+    ] = None,
+    curl: Annotated[
+        bool, typer.Option("--curl", help="Also print a curl command for every step (secrets as env vars).")
+    ] = False,
 ) -> None:
     from diagnose.credentials import CredentialsError, login_for
     from diagnose.http import TransportOptions
@@ -250,7 +286,9 @@ def compare(
     from diagnose.run import compare as run_compare
 
     reference = _parse_ref(ref)
-    _check_outputs(save=save, markdown=markdown, har=har)
+    outputs = {"save": save, "markdown": markdown, "har": har, "html": html, "cassette": cassette}
+    _check_stdout(as_json, **outputs)
+    _check_outputs((), **outputs)
     credentials = _credentials(creds, password_stdin)
     source = "DIAGNOSE_CREDS" if creds and os.environ.get("DIAGNOSE_CREDS") == creds else "--creds"
     if credentials is None and (use_login or auth_file is not None):
@@ -279,7 +317,7 @@ def compare(
     err.print(f"diagnose: pulling {reference.canonical} two ways (v2-only, v2-then-v1)…")
     report = run_compare(reference, options, transport, auth_source=source)
     err.print(f"diagnose: {len(report.exchanges)} HTTP exchanges in {time.monotonic() - started:.1f}s")
-    raise typer.Exit(_emit(report, as_json=as_json, save=save, markdown=markdown, har=har))
+    raise typer.Exit(_emit(report, as_json=as_json, outputs=outputs, curl=curl))
 
 
 @app.command(
@@ -316,11 +354,31 @@ def ref(
 def replay(
     report_file: Annotated[Path, typer.Argument(help="A JSON report written by --save or --json.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report on stdout.")] = False,
-    markdown: Annotated[Path | None, typer.Option("--markdown", help="Also write a Markdown file.")] = None,
-    har: Annotated[Path | None, typer.Option("--har", help="Also write a HAR file.")] = None,
+    markdown: Annotated[
+        Path | None, typer.Option("--markdown", help="Also write a Markdown file." + OUTPUT_HELP)
+    ] = None,
+    har: Annotated[Path | None, typer.Option("--har", help="Also write a HAR file." + OUTPUT_HELP)] = None,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Also write a self-contained HTML report." + OUTPUT_HELP)
+    ] = None,
+    cassette: Annotated[
+        Path | None, typer.Option("--cassette", help="Also write a vcrpy cassette." + OUTPUT_HELP)
+    ] = None,
+    curl: Annotated[bool, typer.Option("--curl", help="Also print a curl command for every step.")] = False,
 ) -> None:
-    from diagnose.render.json_report import report_from_dict
     from diagnose.run import replay_report
+
+    saved = _load_report(report_file)
+    outputs = {"markdown": markdown, "har": har, "html": html, "cassette": cassette}
+    _check_stdout(as_json, **outputs)
+    _check_outputs((report_file,), **outputs)
+    report = replay_report(saved)
+    raise typer.Exit(_emit(report, as_json=as_json, outputs=outputs, curl=curl))
+
+
+def _load_report(report_file: Path) -> Report:
+    """A saved JSON report, or a usage error in one line."""
+    from diagnose.render.json_report import report_from_dict
 
     try:
         data = json.loads(report_file.read_text(encoding="utf-8"))
@@ -329,12 +387,47 @@ def replay(
     except (ValueError, RecursionError) as exc:
         raise UsageProblem(f"{report_file} is not JSON: {exc}") from None
     try:
-        saved = report_from_dict(data)
+        return report_from_dict(data)
     except ValueError as exc:
         raise UsageProblem(f"{report_file}: {exc}") from None
-    _check_outputs((report_file,), markdown=markdown, har=har)
-    report = replay_report(saved)
-    raise typer.Exit(_emit(report, as_json=as_json, save=None, markdown=markdown, har=har))
+
+
+class ExportFormat(StrEnum):
+    JSON = "json"
+    MARKDOWN = "markdown"
+    HTML = "html"
+    HAR = "har"
+    CASSETTE = "cassette"
+
+
+@app.command(
+    help=(
+        "Write a saved report (--save) in another format, as recorded: no network, no new diagnosis.\n\n"
+        "Example: diagnose export report.json --format html -o report.html"
+    )
+)
+def export(
+    report_file: Annotated[Path, typer.Argument(help="A JSON report written by --save or --json.")],
+    fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="The format to write.")] = (
+        ExportFormat.MARKDOWN
+    ),
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="The file to write; '-' (the default) is stdout.")
+    ] = Path("-"),
+) -> None:
+    from diagnose.outputs import Output, write_outputs
+    from diagnose.render.formats import Format, render
+
+    saved = _load_report(report_file)
+    if not _is_stdout(output):
+        _check_outputs((report_file,), output=output)
+    text = render(Format(fmt.value), saved)
+    if _is_stdout(output):
+        sys.stdout.write(text)
+        raise typer.Exit(ExitCode.OK)
+    for problem in write_outputs([(Output("--output", output), text)]):
+        raise UsageProblem(problem)
+    raise typer.Exit(ExitCode.OK)
 
 
 @app.command(

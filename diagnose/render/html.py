@@ -152,12 +152,7 @@ def _waterfall(pull: PullResult, starts: dict[int, datetime]) -> str:
         offset = (starts[exchange.id] - t0).total_seconds() * 1000
         left = 100 * offset / total
         width = 100 * max(exchange.elapsed_ms, 0.0) / total
-        here = origin(exchange.request.url)
-        opened = here not in seen
-        seen.add(here)
-        setup = ""
-        if opened and exchange.failure is None:
-            setup = "new connection + TLS" if here.startswith("https:") else "new connection"
+        setup = _setup_words(exchange, seen)
         failed = exchange.response is None
         answer = (
             str(exchange.response.status)
@@ -170,7 +165,8 @@ def _waterfall(pull: PullResult, starts: dict[int, datetime]) -> str:
         timing = f"+{_ms(offset)} · {_ms(exchange.elapsed_ms)} · {answer}"
         if setup:
             timing += f" · {setup}"
-        conn = "<span class=conn title='connection set-up'></span>" if setup else ""
+        opened = setup.startswith("new")
+        conn = "<span class=conn title='connection set-up'></span>" if opened else ""
         rows.append(
             f'<div class=label title="{_e(label)}"><a href="#x{exchange.id}">{_e(label)}</a></div>'
             f'<div class=track><div class="bar{" failed" if failed else ""}" '
@@ -179,6 +175,21 @@ def _waterfall(pull: PullResult, starts: dict[int, datetime]) -> str:
         )
     rows.append("</div>")
     return "\n".join(rows)
+
+
+def _setup_words(exchange: Exchange, seen: set[str]) -> str:
+    """Connection set-up this exchange paid for: as recorded, else inferred (the first request
+    of a pull to an origin must open a connection, and an https one a TLS handshake)."""
+    here = origin(exchange.request.url)
+    first = here not in seen
+    seen.add(here)
+    if exchange.new_connection is not None:
+        if not exchange.new_connection:
+            return "connection reused"
+        return "new connection + TLS" if exchange.tls_handshake else "new connection"
+    if not first or exchange.failure is not None:
+        return ""
+    return "new connection + TLS" if here.startswith("https:") else "new connection"
 
 
 def _label_position(left: float, width: float) -> str:

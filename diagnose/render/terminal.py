@@ -263,6 +263,20 @@ def print_unpadded(console: Console, renderables: Sequence[RenderableType]) -> N
     console.file.flush()
 
 
+def render_curl(report: Report, console: Console) -> None:
+    """``--curl``: every step of each shown pull as a curl command, secrets as environment
+    variables. Printed with soft wrapping only, so a copied command has no inserted breaks."""
+    from diagnose.render.curl import curl_script
+
+    options = dict(report.options)
+    insecure = options.get("tls_verify", options.get("tls-verify")) == "false"
+    for pull in shown_pulls(report):
+        console.print()
+        console.print(Text(f"Reproduce by hand: {pull.strategy.value} · {pull.client}", style="bold"))
+        script = curl_script(sorted(pull.exchanges, key=lambda e: e.id), insecure=insecure)
+        console.print(Text(script), soft_wrap=True, highlight=False)
+
+
 def render_terminal(report: Report, console: Console) -> None:
     """Print the verdict, the table, the outcomes, the diagnosis and the verdict again."""
     report = sanitize_report(report)
