@@ -478,21 +478,41 @@ def lab(
 ) -> None:
     from diagnose.lab import LabConfig, start_lab
 
+    if port and port == token_port:
+        raise UsageProblem(f"--port and --token-port are both {port}: the two servers need two ports")
     try:
         running = start_lab(LabConfig(auth=auth, v1=v1, registry_port=port, token_port=token_port))
     except OSError as exc:
-        raise UsageProblem(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}") from None
-    from diagnose.lab.banner import render_lab_info
+        busy, option = _busy_port(port, token_port)
+        raise UsageProblem(f"cannot listen on 127.0.0.1:{busy} ({option}): {exc.strerror or exc}") from None
+    from diagnose.lab.banner import render_lab_info, request_line
 
     out = _stdout()
     try:
         render_lab_info(running, out)
+        running.on_request(lambda served: out.print(request_line(served), markup=False, soft_wrap=True))
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
         out.print("stopping the lab")
     finally:
+        running.on_request(None)
         running.stop()
+
+
+def _busy_port(port: int, token_port: int) -> tuple[int, str]:
+    """Which of the lab's two ports could not be bound: the registry's, else the token server's."""
+    import socket
+
+    for number, option in ((port, "--port"), (token_port, "--token-port")):
+        if number == 0:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", number))
+            except OSError:
+                return number, option
+    return port, "--port"
 
 
 @app.command(

@@ -21,7 +21,9 @@ guess what a registry will answer; it only reads the name.
 
 from __future__ import annotations
 
+import ipaddress
 import re
+from dataclasses import dataclass
 from typing import Final
 
 from diagnose.model import ImageReference
@@ -37,6 +39,7 @@ __all__ = [
     "client_hosts",
     "describe",
     "parse_reference",
+    "reference_warnings",
 ]
 
 # --- constants (distribution/reference normalize.go, reference.go) ---------------------------
@@ -259,6 +262,125 @@ def client_hosts(ref: ImageReference) -> tuple[tuple[str, str], ...]:
     return tuple((client, ref.domain) for client in clients)
 
 
+CLIENT_IDS: Final = {
+    CLIENT_DOCKER_V2: "docker-v2",
+    CLIENT_DOCKER_V1: "docker-1.12-v1",
+    CLIENT_SKOPEO: "skopeo",
+    CLIENT_CONTAINERD: "containerd",
+    CLIENT_CRANE: "crane",
+}
+"""Stable JSON keys for ``describe``'s ``hosts`` (the labels above are for people)."""
+
+_HUB_SPELLINGS: Final = frozenset({DEFAULT_DOMAIN, LEGACY_DEFAULT_DOMAIN, DOCKER_HUB_V2_HOST})
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceWarning:
+    """A trap in how a name is read: a stable ``id`` for JSON and a sentence for people."""
+
+    id: str
+    message: str
+
+
+def reference_warnings(text: str, ref: ImageReference) -> tuple[ReferenceWarning, ...]:
+    """The traps people fall into with ``text`` (already parsed as ``ref``). Pure.
+
+    Sources: distribution/reference normalize.go ``splitDockerDomain`` (which first component
+    is a host); containers/image docker/docker_transport.go ``newReference`` ("Docker references
+    with both a tag and digest are currently not supported").
+    """
+    warnings: list[ReferenceWarning] = []
+    if "/" not in text and ref.tag is not None and ref.tag.isdigit():
+        warnings.append(
+            ReferenceWarning(
+                "tag-not-port",
+                f"{ref.tag!r} is read as a tag of {ref.domain}/{ref.path}, not a port: a registry "
+                f"on a port needs a repository after it ({text}/IMAGE-NAME).",
+            )
+        )
+    domain_host = ref.domain.rsplit(":", 1)[0] if not ref.domain.startswith("[") else ref.domain
+    lowered = domain_host.lower()
+    if lowered in _HUB_SPELLINGS and ref.domain != DEFAULT_DOMAIN and domain_host != lowered:
+        warnings.append(
+            ReferenceWarning(
+                "hub-spelling-not-hub",
+                f"{ref.domain} is not Docker Hub: only the lower-case docker.io (or index.docker.io) "
+                "means Docker Hub; this spelling is a host of its own, contacted as written.",
+            )
+        )
+    elif lowered == LOCALHOST and domain_host != lowered:
+        warnings.append(
+            ReferenceWarning(
+                "localhost-case",
+                f"{ref.domain} is not localhost as clients compare names: logins, certificates "
+                "and insecure-registry settings made for localhost do not apply to it.",
+            )
+        )
+    elif domain_host != lowered:
+        warnings.append(
+            ReferenceWarning(
+                "uppercase-host",
+                f"{ref.domain} has upper-case letters: clients look up logins and settings by the "
+                "name as written, so they may not match the lower-case spelling.",
+            )
+        )
+    if ref.domain == DEFAULT_DOMAIN and ref.path.count("/") >= 2:
+        warnings.append(
+            ReferenceWarning(
+                "hub-three-components",
+                f"{ref.path} has {ref.path.count('/') + 1} components: Docker Hub repositories "
+                "are exactly NAMESPACE/NAME, so this one cannot exist there. Was a registry host "
+                "meant as the first component?",
+            )
+        )
+    if ref.tag is not None and ref.digest is not None:
+        warnings.append(
+            ReferenceWarning(
+                "tag-and-digest",
+                "A tag and a digest together: clients disagree. containers-image (skopeo, podman) "
+                'refuses it ("Docker references with both a tag and digest are currently not '
+                'supported"); others use one and do not check the other. Give the digest alone.',
+            )
+        )
+    return tuple(warnings)
+
+
+def implied_parts(text: str, ref: ImageReference) -> tuple[tuple[str, str], ...]:
+    """What the name did not say and clients fill in: (part, value), e.g. ("tag", "latest")."""
+    implied: list[tuple[str, str]] = []
+    first, slash, _ = text.partition("/")
+    names_host = bool(slash) and (
+        first == LOCALHOST or "." in first or ":" in first or first.lower() != first
+    )
+    if not names_host:
+        implied.append(("registry", DEFAULT_DOMAIN))
+    if ref.domain == DEFAULT_DOMAIN and ref.path.startswith(OFFICIAL_REPO_PREFIX):
+        given = text.partition("@")[0]
+        if f"{OFFICIAL_REPO_PREFIX}" not in given:
+            implied.append(("namespace", OFFICIAL_REPO_PREFIX.rstrip("/")))
+    if ref.digest is None and ":" not in text.rpartition("/")[2]:
+        implied.append(("tag", DEFAULT_TAG))
+    return tuple(implied)
+
+
+def docker_insecure(ref: ImageReference) -> str | None:
+    """Why docker treats the registry as insecure with no daemon setting, or None.
+
+    moby registry/config.go: 127.0.0.0/8 is always in InsecureRegistryCIDRs; isSecureIndex
+    resolves a host name and checks its addresses (localhost resolves into 127.0.0.0/8).
+    """
+    host = ref.domain.rsplit(":", 1)[0].strip("[]") if ref.domain.count(":") <= 1 else ref.domain.strip("[]")
+    if host.lower() == LOCALHOST:
+        return "localhost resolves to 127.0.0.1, and docker treats 127.0.0.0/8 as insecure by default"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if address.version == 4 and address in ipaddress.ip_network("127.0.0.0/8"):
+        return "docker treats 127.0.0.0/8 as insecure by default (plain http, no certificate check)"
+    return None
+
+
 def describe(text: str) -> dict[str, object]:
     """The ``diagnose ref --json`` object for ``text``. Never raises.
 
@@ -280,6 +402,10 @@ def describe(text: str) -> dict[str, object]:
             "canonical": None,
             "error": str(exc),
             "hosts": None,
+            "implied": None,
+            "warnings": None,
+            "docker_insecure": None,
+            "docker_insecure_reason": None,
         }
     return {
         "input": text,
@@ -291,5 +417,9 @@ def describe(text: str) -> dict[str, object]:
         "familiar": ref.familiar,
         "canonical": ref.canonical,
         "error": None,
-        "hosts": dict(client_hosts(ref)),
+        "hosts": {CLIENT_IDS[label]: host for label, host in client_hosts(ref)},
+        "implied": [{"part": part, "value": value} for part, value in implied_parts(text, ref)],
+        "warnings": [{"id": w.id, "message": w.message} for w in reference_warnings(text, ref)],
+        "docker_insecure": docker_insecure(ref) is not None,
+        "docker_insecure_reason": docker_insecure(ref),
     }

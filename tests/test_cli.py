@@ -60,7 +60,7 @@ def test_ref_json_keeps_order_and_marks_invalid(capsys: pytest.CaptureFixture[st
         "localhost:5000/app:1",
     ]
     assert data[0]["canonical"] == "docker.io/library/ubuntu:latest" and data[0]["valid"] is True
-    assert data[0]["hosts"]["docker (V2)"] == "registry-1.docker.io"
+    assert data[0]["hosts"]["docker-v2"] == "registry-1.docker.io"
     assert data[1]["valid"] is False and "lowercase" in data[1]["error"]
     assert data[2]["domain"] == "localhost:5000"
 

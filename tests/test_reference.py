@@ -771,7 +771,22 @@ def test_client_hosts_other_registries(text: str, host: str) -> None:
 
 # --- describe -----------------------------------------------------------------------------------
 
-KEYS = {"input", "valid", "domain", "path", "tag", "digest", "familiar", "canonical", "error", "hosts"}
+KEYS = {
+    "input",
+    "valid",
+    "domain",
+    "path",
+    "tag",
+    "digest",
+    "familiar",
+    "canonical",
+    "error",
+    "hosts",
+    "implied",
+    "warnings",
+    "docker_insecure",
+    "docker_insecure_reason",
+}
 
 
 def test_describe_valid() -> None:
@@ -786,12 +801,20 @@ def test_describe_valid() -> None:
         "canonical": "docker.io/library/ubuntu:latest",
         "error": None,
         "hosts": {
-            "docker (V2)": "registry-1.docker.io",
-            "docker 1.12 (V1 fallback)": "index.docker.io",
-            "skopeo / containers-image": "registry-1.docker.io",
+            "docker-v2": "registry-1.docker.io",
+            "docker-1.12-v1": "index.docker.io",
+            "skopeo": "registry-1.docker.io",
             "containerd": "registry-1.docker.io",
-            "crane / go-containerregistry": "index.docker.io",
+            "crane": "index.docker.io",
         },
+        "implied": [
+            {"part": "registry", "value": "docker.io"},
+            {"part": "namespace", "value": "library"},
+            {"part": "tag", "value": "latest"},
+        ],
+        "warnings": [],
+        "docker_insecure": False,
+        "docker_insecure_reason": None,
     }
 
 
@@ -801,11 +824,11 @@ def test_describe_digest_only() -> None:
     assert out["canonical"] == f"localhost:5000/app@{SHA256_F}"
     assert out["hosts"] == dict.fromkeys(
         [
-            "docker (V2)",
-            "docker 1.12 (V1 fallback)",
-            "skopeo / containers-image",
+            "docker-v2",
+            "docker-1.12-v1",
+            "skopeo",
             "containerd",
-            "crane / go-containerregistry",
+            "crane",
         ],
         "localhost:5000",
     )
@@ -830,3 +853,72 @@ def test_describe_invalid_never_raises(text: str) -> None:
 def test_describe_is_json_serialisable() -> None:
     for text in ("ubuntu", "Ubuntu", f"a:b@{SHA256_F}"):
         assert json.loads(json.dumps(describe(text))) == describe(text)
+
+
+# --- traps (issue 10 item 7) --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "ids"),
+    [
+        ("foo:5000", ["tag-not-port"]),
+        ("foo:5000/app", []),
+        ("Docker.io/x", ["hub-spelling-not-hub"]),
+        ("docker.io/x", []),
+        ("LOCALHOST/app", ["localhost-case"]),
+        ("LOCALHOST:5000/app", ["localhost-case"]),
+        ("localhost:5000/app", []),
+        ("Registry.Example.com/app", ["uppercase-host"]),
+        ("docker.io/a/b/c", ["hub-three-components"]),
+        ("a/b/c", ["hub-three-components"]),
+        ("registry.example.com/a/b/c", []),
+        (f"alice/app:1@{SHA256_F}", ["tag-and-digest"]),
+        (f"alice/app@{SHA256_F}", []),
+        ("ubuntu", []),
+    ],
+)
+def test_reference_warnings(text: str, ids: list[str]) -> None:
+    from diagnose.reference import reference_warnings
+
+    assert [w.id for w in reference_warnings(text, parse_reference(text))] == ids
+    assert [w["id"] for w in describe(text)["warnings"]] == ids  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("text", "implied"),
+    [
+        ("ubuntu", [("registry", "docker.io"), ("namespace", "library"), ("tag", "latest")]),
+        ("docker.io/ubuntu", [("namespace", "library"), ("tag", "latest")]),
+        ("library/ubuntu:22.04", [("registry", "docker.io")]),
+        ("alice/app", [("registry", "docker.io"), ("tag", "latest")]),
+        ("host:5000/app:1", []),
+        (f"host:5000/app@{SHA256_F}", []),
+        ("localhost/app", [("tag", "latest")]),
+    ],
+)
+def test_implied_parts(text: str, implied: list[tuple[str, str]]) -> None:
+    from diagnose.reference import implied_parts
+
+    assert list(implied_parts(text, parse_reference(text))) == implied
+
+
+@pytest.mark.parametrize(
+    ("text", "insecure"),
+    [
+        ("127.0.0.1:5000/x", True),
+        ("127.1.2.3/x", True),
+        ("localhost:5000/x", True),
+        ("registry.example.com/x", False),
+        ("10.0.0.1:5000/x", False),
+        ("[::1]:5000/x", False),  # docker's default insecure CIDR is 127.0.0.0/8 only
+        ("ubuntu", False),
+    ],
+)
+def test_docker_insecure_by_default(text: str, insecure: bool) -> None:
+    assert describe(text)["docker_insecure"] is insecure
+
+
+def test_json_keys_are_identifiers_not_labels() -> None:
+    out = describe("ubuntu")
+    for key in [*out, *out["hosts"]]:  # type: ignore[misc]
+        assert re.fullmatch(r"[a-z0-9_.-]+", key), key

@@ -229,18 +229,19 @@ def test_reference_table_shows_fields_hosts_and_errors() -> None:
                 "familiar": "ubuntu:latest",
                 "canonical": "docker.io/library/ubuntu:latest",
                 "error": None,
-                "hosts": {"docker 1.12": "registry-1.docker.io", "crane": "index.docker.io"},
+                "hosts": {"docker-v2": "registry-1.docker.io", "crane": "index.docker.io"},
             },
             {"input": "Foo[bold]", "valid": False, "error": "invalid reference format: [bold] repository"},
         ],
         console,
     )
-    text = console.export_text()
+    text = console.file.getvalue()  # type: ignore[attr-defined]
     assert "docker.io/library/ubuntu:latest" in text
-    assert "docker 1.12: registry-1.docker.io" in text
-    assert "crane: index.docker.io" in text
+    assert "docker (V2): registry-1.docker.io" in text  # stable ids in JSON, client names here
+    assert "crane / go-containerregistry: index.docker.io" in text
     assert "invalid reference format: [bold] repository" in text
     assert "Foo[bold]" in text
+    assert all(line == line.rstrip() for line in text.splitlines()), "no padding in a pipe"
 
 
 # --- JSON ---------------------------------------------------------------------------------------

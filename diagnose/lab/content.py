@@ -332,7 +332,7 @@ def build_content() -> LabContent:
         LabImage(
             "library/windows-only", "latest", "public", ("v2",), "manifest list with only windows/amd64"
         ),
-        LabImage("library/oldtimer", "latest", "public", ("v1",), "V1-only image (needs LabV1.PRESENT)"),
+        LabImage("library/oldtimer", "latest", "public", ("v1",), "V1-only image (needs --v1 present)"),
         LabImage("alice/private-app", "latest", "private to alice", ("v2",), "private repository"),
         LabImage("bob/tools", "1.0", "private to bob", ("v2",), "private repository"),
     )

@@ -53,14 +53,31 @@ class SeenRequest:
     headers: Headers
 
 
+@dataclass(frozen=True, slots=True)
+class ServedRequest:
+    """A request the lab answered, for ``diagnose lab``'s log: which server, what, which status."""
+
+    server: str  # "registry" or "token"
+    method: str
+    path: str  # request target: path and query
+    status: int
+
+
 class _Recorder:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._seen: list[SeenRequest] = []
+        self.listener: Callable[[ServedRequest], None] | None = None
 
     def add(self, seen: SeenRequest) -> None:
         with self._lock:
             self._seen.append(seen)
+
+    def served(self, served: ServedRequest) -> None:
+        listener = self.listener
+        if listener is not None:
+            with contextlib.suppress(Exception):  # a broken log must not break the lab
+                listener(served)
 
     def all(self) -> tuple[SeenRequest, ...]:
         with self._lock:
@@ -174,6 +191,9 @@ class _Handler(BaseHTTPRequestHandler):
                 b'{"errors":[{"code":"UNKNOWN","message":"lab error"}]}\n',
             )
         self._write(response)
+        self.server.lab_recorder.served(
+            ServedRequest(self.server.lab_name, self.command, self.path, response.status)
+        )
 
     def _write(self, response: LabResponse) -> None:
         self.send_response(response.status, _reason(response.status))
@@ -236,6 +256,10 @@ class Lab:
     def images(self) -> tuple[LabImage, ...]:
         """The lab's catalogue: repository, tag, visibility, protocols, description."""
         return self._content.images
+
+    def on_request(self, listener: Callable[[ServedRequest], None] | None) -> None:
+        """Call ``listener`` after each answered request (``diagnose lab`` logs them)."""
+        self._recorder.listener = listener
 
     def requests_seen(self) -> tuple[SeenRequest, ...]:
         """Every request received so far by either server, in arrival order."""

@@ -321,5 +321,36 @@ def render_reference_table(described: Sequence[Mapping[str, object]], console: C
                 table.add_row(Text(name), Text("—" if value is None else str(value)))
             hosts = item.get("hosts")
             if hosts:
-                table.add_row(Text("hosts"), _hosts_text(hosts))
-        console.print(table)
+                table.add_row(Text("hosts"), _hosts_text(_host_labels(hosts)))
+            implied = item.get("implied")
+            if isinstance(implied, list) and implied:
+                words = ", ".join(f"{i.get('part')} {i.get('value')}" for i in implied if isinstance(i, dict))
+                table.add_row(Text("implied"), Text(words))
+            reason = item.get("docker_insecure_reason")
+            if item.get("docker_insecure") is not None:
+                table.add_row(
+                    Text("docker"),
+                    Text(
+                        f"insecure: {reason}"
+                        if reason
+                        else "https with certificate checks (not insecure by default)"
+                    ),
+                )
+            warnings = item.get("warnings")
+            if isinstance(warnings, list):
+                for warning in warnings:
+                    if isinstance(warning, dict):
+                        table.add_row(
+                            Text("warning", style="bold yellow"), Text(str(warning.get("message", "")))
+                        )
+        print_unpadded(console, [table])
+
+
+def _host_labels(hosts: object) -> object:
+    """``describe`` keys hosts by stable client ids; people read the client names."""
+    from diagnose.reference import CLIENT_IDS
+
+    labels = {client_id: label for label, client_id in CLIENT_IDS.items()}
+    if isinstance(hosts, Mapping):
+        return {labels.get(str(k), str(k)): v for k, v in hosts.items()}
+    return hosts
