@@ -215,3 +215,22 @@ def test_markdown_report_of_a_hostile_registry_has_no_live_markup(
     for text in (markdown, terminal):
         assert not any(char in text for char in BIDI + "\x1b")
         assert "\\u202e" in text  # shown, not obeyed
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("- item", "- item"),
+        ("1. first", "1. first"),
+        ("= underline", "= underline"),
+        ("# heading", "# heading"),
+        ("> quote", "&gt; quote"),
+        ("a@evil.example", "a@evil.example"),
+        ("Not logged in: 401", "Not logged in: 401"),
+    ],
+)
+def test_md_text_shows_text_literally(text: str, shown: str) -> None:
+    from diagnose.render.safe_text import md_text
+
+    html = html_of(md_text(text)).replace("<!-- -->", "")
+    assert html.strip() == f"<p>{shown}</p>"

@@ -391,7 +391,7 @@ def test_markdown_registry_text_cannot_break_out() -> None:
     assert "````http\n" in md  # the body's ``` cannot close the evidence block
     assert md.count("</details>") == 2  # ours, and the one quoted inside the fenced body
     assert md.rstrip().endswith("</details>")
-    assert "\\<b\\>hi\\</b\\> \\[x\\](http://e)" in md
+    assert "\\<b\\>hi\\</b\\> \\[x\\](http\\://e)" in md  # no link, no autolink
 
 
 def test_markdown_long_body_is_cut_and_failures_are_shown() -> None:

@@ -45,17 +45,40 @@ def sanitize_report(report: Report) -> Report:
 
 # --------------------------------------------------------------------------- Markdown
 
-_PUNCTUATION = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
+_MARKUP = re.compile(r"([\\`*_\[\]<>!&#|~$])")
+"""Characters that open Markdown constructs anywhere in a line (links, images, HTML, entities,
+emphasis, code, strikethrough, table cells, GitHub's ``$`` math); escaping only these keeps the
+raw ticket readable where it is not rendered."""
+
+_AUTOLINK = re.compile(r"(?i)(?<=[a-z0-9])(:)(?=//)|(?<=\bwww)(\.)")
+"""GFM's extended autolinks: ``scheme://`` and ``www.``; an escaped ``:`` or ``.`` stops both."""
+
+_EMAIL_AT = re.compile(r"(?<=[\w.+-])@(?=[\w-]+\.)")
+_BLOCK_START = re.compile(r"^(\s*)(?:([-+=])|(\d+)([.)]))")
+"""What would make a line a list item, a setext heading underline or an ordered list."""
+
+
+def _inline(text: str) -> str:
+    escaped = _MARKUP.sub(r"\\\1", printable(text)).replace("\n", " ")
+    escaped = _AUTOLINK.sub(lambda m: "\\" + (m.group(1) or m.group(2)), escaped)
+    # GFM links e-mail addresses after unescaping; an empty comment splits the text node so
+    # ``a@b.example`` stays text (GitHub drops the comment, the reader sees ``a@b.example``).
+    return _EMAIL_AT.sub("@<!-- -->", escaped)
+
+
+def _not_a_block(markdown: str) -> str:
+    def escape(match: re.Match[str]) -> str:
+        if match.group(2):
+            return f"{match.group(1)}\\{match.group(2)}"
+        return f"{match.group(1)}{match.group(3)}\\{match.group(4)}"
+
+    return _BLOCK_START.sub(escape, markdown, count=1)
 
 
 def md_text(text: str) -> str:
-    """Inline Markdown that shows ``text`` literally: every ASCII punctuation character is
-    backslash-escaped (CommonMark allows it for all of them), so no link, image, autolink
-    (``https\\://``, ``www\\.``), emphasis, entity or HTML tag can form."""
-    escaped = _PUNCTUATION.sub(r"\\\1", printable(text)).replace("\n", " ")
-    # GFM links e-mail addresses after unescaping; an empty comment splits the text node so
-    # ``a@b.example`` stays text (GitHub drops the comment, the reader sees ``a@b.example``).
-    return escaped.replace("\\@", "\\@<!-- -->")
+    """Inline Markdown that shows ``text`` literally: no link, image, autolink, emphasis,
+    entity, HTML tag, list or heading can form from it."""
+    return _not_a_block(_inline(text))
 
 
 def md_code(text: str) -> str:
@@ -83,7 +106,7 @@ def md_sentence(text: str) -> str:
 
     Code spans are found exactly as CommonMark finds them (a run of n backticks closed by the
     next run of exactly n) and kept, since nothing inside a code span is live; every other
-    character is escaped as in ``md_text``, unmatched backtick runs included. A regex that
+    character that opens markup is escaped as in ``md_text``, unmatched backtick runs included. A regex that
     pairs backticks differently from the renderer is how a double-backtick run once left a
     live link behind.
     """
@@ -102,9 +125,9 @@ def md_sentence(text: str) -> str:
             index += 1
             continue  # unmatched: escaped with the plain text around it
         closer = runs[closer_index]
-        out.append(md_text(text[last : opener.start()]))
+        out.append(_inline(text[last : opener.start()]))
         out.append(text[opener.start() : closer.end()])
         last = closer.end()
         index = closer_index + 1
-    out.append(md_text(text[last:]))
-    return "".join(out)
+    out.append(_inline(text[last:]))
+    return _not_a_block("".join(out))
