@@ -131,6 +131,9 @@ def _check_outputs(inputs: tuple[Path, ...] = (), **paths: Path | None) -> None:
 
 
 def _pull_exit(report: Report) -> ExitCode:
+    """3 when diagnose itself failed on the way (a bug: the report keeps the evidence), else 0/1."""
+    if report.diagnosis.tool_error or any(p.tool_error for p in report.pulls):
+        return ExitCode.INTERNAL
     return ExitCode.OK if all(p.ok for p in report.pulls) else ExitCode.PULL_FAILED
 
 
@@ -162,7 +165,14 @@ def _emit(
         _stderr().print(f"diagnose: error: {problem}", markup=False)
     if problems:
         return ExitCode.USAGE
-    return _pull_exit(report)
+    code = _pull_exit(report)
+    if code is ExitCode.INTERNAL:
+        _stderr().print(
+            "diagnose: internal error: a bug in diagnose stopped a pull or the rules; "
+            "the report above keeps the evidence",
+            markup=False,
+        )
+    return code
 
 
 CredsOption = Annotated[
