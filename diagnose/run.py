@@ -171,11 +171,13 @@ def run_pulls(
     strategies: Sequence[Strategy] = (Strategy.V2_ONLY, Strategy.V2_THEN_V1),
     *,
     learned: list[str] | None = None,
+    cancel: Cancel | None = None,
 ) -> tuple[PullResult, ...]:
     """Every pull at the same time (any number of strategies), sharing one recorder so
-    exchange ids are global; Ctrl-C cuts them all (``concurrency.run_all``)."""
+    exchange ids are global; Ctrl-C cuts them all (``concurrency.run_all``; a batch passes
+    its own ``cancel`` so that one Ctrl-C reaches every reference's pulls)."""
     recorder = Recorder()
-    cancel = Cancel()
+    cancel = cancel or Cancel()
     tasks = [
         partial(run_pull, ref, s, options, transport, recorder=recorder, learned=learned, cancel=cancel)
         for s in strategies
@@ -224,10 +226,11 @@ def compare(
     transport: TransportOptions,
     *,
     auth_source: str = "--creds",
+    cancel: Cancel | None = None,
 ) -> Report:
     """Run both pulls against the registry and diagnose them."""
     learned: list[str] = list(secrets_of(options))
-    pulls = run_pulls(ref, options, transport, learned=learned)
+    pulls = run_pulls(ref, options, transport, learned=learned, cancel=cancel)
     described = (
         ("platform", options.platform),
         ("tls_verify", str(options.tls_verify).lower()),
