@@ -23,8 +23,11 @@ from diagnose import __version__
 from diagnose.lab.modes import LabAuth, LabV1
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rich.console import Console
 
+    from diagnose.concurrency import Cancel
     from diagnose.model import ImageReference, Report
 
 # Start-up (issue 9): ``--help``, ``ref`` and ``explain`` must not pay for what they do not
@@ -146,7 +149,93 @@ def _check_outputs(inputs: tuple[Path, ...] = (), **paths: Path | None) -> None:
         raise UsageProblem(str(exc)) from None
 
 
+def _references(
+    ref: str | None, refs_file: str | None, save_dir: Path | None, **single_outputs: Path | None
+) -> list[ImageReference]:
+    """REF, or every reference of ``--file`` (``-``: stdin); each one parsed before any pull."""
+    if (ref is None) == (refs_file is None):
+        raise UsageProblem("give one REF, or --file REFS.txt with a list of references")
+    if refs_file is None:
+        if save_dir is not None:
+            raise UsageProblem("--save-dir goes with --file (for one reference use --save)")
+        assert ref is not None
+        return [_parse_ref(ref)]
+    used = [f"--{name}" for name, path in single_outputs.items() if path is not None]
+    if used:
+        raise UsageProblem(f"{', '.join(used)}: one file for many references; use --save-dir with --file")
+    from diagnose.batch import read_references
+
+    try:
+        text = sys.stdin.read() if refs_file == "-" else Path(refs_file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise UsageProblem(f"cannot read --file {refs_file}: {reason}") from None
+    texts = read_references(text)
+    if not texts:
+        raise UsageProblem(f"--file {refs_file}: no references in it")
+    return [_parse_ref(text) for text in texts]
+
+
+def _compare_batch(
+    references: list[ImageReference],
+    one: Callable[[ImageReference, Cancel], Report],
+    *,
+    jobs: int,
+    as_json: bool,
+    save_dir: Path | None,
+) -> ExitCode:
+    """``compare --file``: every reference's own report, progress on stderr, one summary table."""
+    import threading
+
+    from diagnose.batch import report_file_name, run_batch, summary_row
+    from diagnose.outputs import Output, OutputProblem, check_outputs, write_outputs
+    from diagnose.render.json_report import render_json
+
+    targets: list[Output] = []
+    if save_dir is not None:
+        try:
+            save_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageProblem(f"--save-dir {save_dir}: {exc.strerror or exc}") from None
+        targets = [
+            Output("--save-dir", save_dir / report_file_name(i, r)) for i, r in enumerate(references, 1)
+        ]
+        try:
+            check_outputs(targets)
+        except OutputProblem as exc:  # refused before any request
+            raise UsageProblem(str(exc)) from None
+    err = _stderr()
+    lock = threading.Lock()
+    finished = [0]
+    started = time.monotonic()
+    err.print(f"diagnose: comparing {len(references)} references, {jobs} at a time…", markup=False)
+
+    def done(index: int, report: Report) -> None:
+        with lock:
+            finished[0] += 1
+            row = summary_row(report)
+            outcomes = " ".join(f"{s}={o}" for s, o in row.outcomes)
+            err.print(f"[{finished[0]}/{len(references)}] {row.reference}: {outcomes}", markup=False)
+
+    reports = run_batch(references, one, jobs=jobs, done=done)
+    err.print(f"diagnose: {len(reports)} references in {time.monotonic() - started:.1f}s", markup=False)
+    files = [(t, render_json(r) + "\n") for t, r in zip(targets, reports, strict=True)] if targets else []
+    problems = write_outputs(files)
+    if as_json:
+        sys.stdout.write("[\n" + ",\n".join(render_json(r) for r in reports) + "\n]\n")
+    else:
+        from diagnose.render.batch import render_batch_table
+
+        render_batch_table([summary_row(r) for r in reports], _stdout())
+    for problem in problems:
+        err.print(f"diagnose: could not write {problem}", markup=False)
+    return ExitCode.OK if all(p.ok for r in reports for p in r.pulls) else ExitCode.PULL_FAILED
+
+
 def _pull_exit(report: Report) -> ExitCode:
+    """3 when diagnose itself failed on the way (a bug: the report keeps the evidence), else 0/1."""
+    if report.diagnosis.tool_error or any(p.tool_error for p in report.pulls):
+        return ExitCode.INTERNAL
     return ExitCode.OK if all(p.ok for p in report.pulls) else ExitCode.PULL_FAILED
 
 
@@ -184,7 +273,14 @@ def _emit(report: Report, *, as_json: bool, outputs: dict[str, Path | None], cur
         _stderr().print(f"diagnose: error: {problem}", markup=False)
     if problems:
         return ExitCode.USAGE
-    return _pull_exit(report)
+    code = _pull_exit(report)
+    if code is ExitCode.INTERNAL:
+        _stderr().print(
+            "diagnose: internal error: a bug in diagnose stopped a pull or the rules; "
+            "the report above keeps the evidence",
+            markup=False,
+        )
+    return code
 
 
 OUTPUT_HELP = " '-' writes it to stdout instead of the terminal report."
@@ -209,8 +305,9 @@ CredsOption = Annotated[
 )
 def compare(
     ref: Annotated[
-        str, typer.Argument(metavar="REF", help="Image reference, e.g. ubuntu, host:5000/team/app:1.4")
-    ],
+        str | None,
+        typer.Argument(metavar="REF", help="Image reference, e.g. ubuntu, host:5000/team/app:1.4"),
+    ] = None,
     creds: CredsOption = None,
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from stdin.")
@@ -279,26 +376,52 @@ def compare(
     curl: Annotated[
         bool, typer.Option("--curl", help="Also print a curl command for every step (secrets as env vars).")
     ] = False,
+    refs_file: Annotated[
+        str | None,
+        typer.Option(
+            "--file",
+            metavar="REFS.txt",
+            help="Compare every reference in this file (one per line, # comments; - for stdin).",
+        ),
+    ] = None,
+    jobs: Annotated[
+        int, typer.Option("--jobs", help="With --file: how many references run at a time.", min=1, max=64)
+    ] = 4,
+    save_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--save-dir", help="With --file: write each reference's JSON report into this directory."
+        ),
+    ] = None,
 ) -> None:
     from diagnose.credentials import CredentialsError, login_for
     from diagnose.http import TransportOptions
     from diagnose.pullers.options import PullOptions
     from diagnose.run import compare as run_compare
 
-    reference = _parse_ref(ref)
     outputs = {"save": save, "markdown": markdown, "har": har, "html": html, "cassette": cassette}
+    references = _references(ref, refs_file, save_dir, **outputs)
+    reference = references[0]
     _check_stdout(as_json, **outputs)
     _check_outputs((), **outputs)
     credentials = _credentials(creds, password_stdin)
     source = "DIAGNOSE_CREDS" if creds and os.environ.get("DIAGNOSE_CREDS") == creds else "--creds"
-    if credentials is None and (use_login or auth_file is not None):
-        try:
-            stored = login_for(reference.domain, auth_file)
-        except CredentialsError as exc:
-            raise UsageProblem(str(exc)) from None
-        if stored is None:
-            raise UsageProblem(f"no stored login for {reference.domain}; log in first or pass --creds")
-        credentials, source = (stored.username, stored.password), stored.source
+    given = credentials, source
+
+    def identity_for(reference: ImageReference) -> tuple[tuple[str, str] | None, str]:
+        credentials, source = given
+        if credentials is None and (use_login or auth_file is not None):
+            try:
+                stored = login_for(reference.domain, auth_file)
+            except CredentialsError as exc:
+                raise UsageProblem(str(exc)) from None
+            if stored is None:
+                raise UsageProblem(f"no stored login for {reference.domain}; log in first or pass --creds")
+            credentials, source = (stored.username, stored.password), stored.source
+        return credentials, source
+
+    identities = [identity_for(r) for r in references]  # every problem before any request
+    credentials, source = identities[0]
     if ca_cert is not None and not ca_cert.is_file():
         raise UsageProblem(f"--ca-cert {ca_cert}: no such file")
     options = PullOptions(
@@ -312,6 +435,15 @@ def compare(
     from diagnose.proxy import proxy_environment
 
     transport = TransportOptions(verify=verify, timeout=timeout, proxy_env=proxy_environment(os.environ))
+    if refs_file is not None:
+        import dataclasses
+
+        def one(reference: ImageReference, cancel: Cancel) -> Report:
+            credentials, source = identities[references.index(reference)]
+            wanted = dataclasses.replace(options, credentials=credentials)
+            return run_compare(reference, wanted, transport, auth_source=source, cancel=cancel)
+
+        raise typer.Exit(_compare_batch(references, one, jobs=jobs, as_json=as_json, save_dir=save_dir))
     err = _stderr()
     started = time.monotonic()
     err.print(f"diagnose: pulling {reference.canonical} two ways (v2-only, v2-then-v1)…")

@@ -384,6 +384,18 @@ class AuthInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class Finding:
+    """A further finding of a diagnosis: what another pull revealed (``findings`` in the JSON).
+
+    The ``Diagnosis`` itself is the primary finding; these are the others, in rule order.
+    """
+
+    id: str  # a rule id, like Diagnosis.id
+    title: str
+    explanation: str
+
+
+@dataclass(frozen=True, slots=True)
 class Diagnosis:
     """The explanation: why the two pulls differ, what is known, what to do next."""
 
@@ -394,6 +406,8 @@ class Diagnosis:
     known: tuple[str, ...] = ()
     unknowable: tuple[str, ...] = ()
     next_steps: tuple[str, ...] = ()
+    tool_error: str | None = None  # the rules themselves failed (a bug in diagnose): what broke
+    findings: tuple[Finding, ...] = ()  # what else the pulls revealed, beyond the primary finding
 
 
 @dataclass(frozen=True, slots=True)

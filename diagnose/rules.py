@@ -91,6 +91,45 @@ class Rule:
     next_steps: Callable[[Facts], tuple[str, ...]]
 
 
+def _tool_errors(f: Facts) -> str:
+    return "; ".join(f"{p.strategy}: {p.message}" for p in f.pulls if p.tool_error)
+
+
+TOOL_ERROR = Rule(
+    id="internal-error",
+    applies=lambda f: f.tool_error,
+    title="diagnose itself failed (a bug in diagnose, not an answer of the registry)",
+    explain=lambda f: (
+        "A pull stopped on a bug in diagnose, so its outcome says nothing about the registry. "
+        f"{_tool_errors(f)}. The exchanges recorded before the bug are kept in the report."
+    ),
+    known=lambda f: ("The exchanges listed were really sent and answered as shown.",),
+    unknowable=lambda f: ("What the pull that failed would have concluded.",),
+    next_steps=lambda f: (
+        "Save the report (`--save report.json`) and attach it to a bug report for diagnose; "
+        "it contains every exchange, redacted.",
+    ),
+)
+
+
+def tool_failure_diagnosis(text: str) -> Diagnosis:
+    """The diagnosis when the rules themselves raised: the bug, never a guess about the registry."""
+    return Diagnosis(
+        id=TOOL_ERROR.id,
+        differ=False,
+        title=TOOL_ERROR.title,
+        explanation=(
+            f"The rules that explain the pulls failed: {text}. The pulls and their exchanges are "
+            "kept in the report; read them below."
+        ),
+        next_steps=(
+            "Save the report (`--save report.json`) and attach it to a bug report for diagnose; "
+            "it contains every exchange, redacted.",
+        ),
+        tool_error=text,
+    )
+
+
 def _both_ok(f: Facts) -> bool:
     return f.v2_outcome is not None and f.v2_outcome is Outcome.OK and f.fb_outcome in (Outcome.OK, None)
 
@@ -608,6 +647,7 @@ UNEXPLAINED = Rule(
 )
 
 RULES: tuple[Rule, ...] = (
+    TOOL_ERROR,
     BOTH_OK,
     PLAIN_HTTP,
     TLS_ERROR,

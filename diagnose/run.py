@@ -7,6 +7,8 @@ choose exit codes (that is ``cli.py``), nor word any client message (``clients/`
 from __future__ import annotations
 
 import dataclasses
+import sys
+import traceback
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
@@ -17,6 +19,7 @@ from diagnose.concurrency import Cancel, run_all
 from diagnose.model import (
     AuthInfo,
     AuthMode,
+    Diagnosis,
     Exchange,
     ImageReference,
     Outcome,
@@ -31,7 +34,7 @@ from diagnose.pullers.options import PullOptions
 from diagnose.pullers.v2_only import pull_v2_only
 from diagnose.pullers.v2_then_v1 import is_insecure, pull_v2_then_v1
 from diagnose.redact import learned_secrets, redact_headers, scrub_text, scrub_value
-from diagnose.rules import diagnose
+from diagnose.rules import diagnose, tool_failure_diagnosis
 from diagnose.transport import HttpClient, Recorder, RecordingClient, TransportOptions
 
 Puller = Callable[[ImageReference, HttpClient, PullOptions], PullResult]
@@ -105,25 +108,54 @@ def run_pull(
         client.close()
 
 
-def guarded(puller: Puller, ref: ImageReference, client: HttpClient, options: PullOptions) -> PullResult:
-    """Run a puller; a bug in it becomes a protocol_error result that keeps the evidence.
+TOOL_ERROR_EVENT = "diagnose.tool_error"
+"""``sys.audit`` event raised whenever a bug of diagnose is turned into a report: the test
+suite listens for it and fails the test that produced it (tests/conftest.py)."""
 
-    Registry misbehaviour is data: if some answer still trips an unexpected exception, the
-    user gets the exchanges recorded so far and a one-line reason, not a lost report.
+
+def tool_error_text(exc: BaseException) -> str:
+    """One line naming a bug of diagnose: the exception and where in diagnose it was raised."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "diagnose" in f.filename]
+    where = ""
+    if frames:
+        path = frames[-1].filename.replace("\\", "/")
+        where = f" (at {path[path.rfind('/diagnose/') + 1 :]}:{frames[-1].lineno})"
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
+def guarded(puller: Puller, ref: ImageReference, client: HttpClient, options: PullOptions) -> PullResult:
+    """Run a puller; a bug in it becomes an ``internal_error`` result that keeps the evidence.
+
+    A bug is the tool's own failure, never a registry outcome: the exchanges recorded so far
+    stay in the report, ``tool_error`` says what broke, the rules lead with it and the CLI
+    exits 3. Registry misbehaviour must never get here: pullers turn it into outcomes.
     """
     try:
         return puller(ref, client, options)
     except Exception as exc:
-        detail = f"diagnose could not interpret the registry's answers: {type(exc).__name__}: {exc}"
+        text = tool_error_text(exc)
+        sys.audit(TOOL_ERROR_EVENT, text)
+        detail = f"diagnose failed while running this pull (a bug in diagnose, not a registry answer): {text}"
         return PullResult(
             strategy=client.strategy,
-            outcome=Outcome.PROTOCOL_ERROR,
+            outcome=Outcome.INTERNAL_ERROR,
             protocol=None,
             message=detail,
             client="diagnose",
             exchanges=client.exchanges(),
             error=PullError(step="(internal)", detail=detail),
+            tool_error=text,
         )
+
+
+def guarded_diagnose(pulls: Sequence[PullResult], auth: AuthInfo) -> Diagnosis:
+    """The rules' diagnosis; a bug in a rule becomes an ``internal-error`` diagnosis (exit 3)."""
+    try:
+        return diagnose(pulls, auth)
+    except Exception as exc:
+        text = tool_error_text(exc)
+        sys.audit(TOOL_ERROR_EVENT, text)
+        return tool_failure_diagnosis(text)
 
 
 def scrub_result(result: PullResult, scrub: Callable[[str], str]) -> PullResult:
@@ -139,11 +171,13 @@ def run_pulls(
     strategies: Sequence[Strategy] = (Strategy.V2_ONLY, Strategy.V2_THEN_V1),
     *,
     learned: list[str] | None = None,
+    cancel: Cancel | None = None,
 ) -> tuple[PullResult, ...]:
     """Every pull at the same time (any number of strategies), sharing one recorder so
-    exchange ids are global; Ctrl-C cuts them all (``concurrency.run_all``)."""
+    exchange ids are global; Ctrl-C cuts them all (``concurrency.run_all``; a batch passes
+    its own ``cancel`` so that one Ctrl-C reaches every reference's pulls)."""
     recorder = Recorder()
-    cancel = Cancel()
+    cancel = cancel or Cancel()
     tasks = [
         partial(run_pull, ref, s, options, transport, recorder=recorder, learned=learned, cancel=cancel)
         for s in strategies
@@ -177,7 +211,7 @@ def build_report(
         reference=ref,
         auth=auth,
         pulls=tuple(pulls),
-        diagnosis=diagnose(original or list(pulls), auth),
+        diagnosis=guarded_diagnose(original or list(pulls), auth),
         tool_version=__version__,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         options=tuple(options),
@@ -192,10 +226,11 @@ def compare(
     transport: TransportOptions,
     *,
     auth_source: str = "--creds",
+    cancel: Cancel | None = None,
 ) -> Report:
     """Run both pulls against the registry and diagnose them."""
     learned: list[str] = list(secrets_of(options))
-    pulls = run_pulls(ref, options, transport, learned=learned)
+    pulls = run_pulls(ref, options, transport, learned=learned, cancel=cancel)
     described = (
         ("platform", options.platform),
         ("tls_verify", str(options.tls_verify).lower()),

@@ -1,14 +1,44 @@
-"""Shared fixtures: the built-in lab on 127.0.0.1, and the real-registry plugin."""
+"""Shared fixtures: the built-in lab on 127.0.0.1, the real-registry plugin, and the guard that
+fails any test during which diagnose reported a bug of its own (an ``internal_error`` pull or an
+``internal-error`` diagnosis): a bug must never pass for a registry answer."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 
 import pytest
 
 from diagnose.lab import Lab, LabAuth, LabConfig, LabV1, start_lab
+from diagnose.run import TOOL_ERROR_EVENT
 
 pytest_plugins = ["tests.realreg.plugin"]
+
+_TOOL_ERRORS: list[str] = []
+
+
+def _listen(event: str, args: tuple[object, ...]) -> None:
+    if event == TOOL_ERROR_EVENT:
+        _TOOL_ERRORS.append(str(args[0]) if args else "")
+
+
+# run.guarded and run.guarded_diagnose raise this audit event whenever they turn a bug into a
+# report. Audit hooks cannot be removed; this one only appends to a list the fixture below reads.
+sys.addaudithook(_listen)
+
+
+@pytest.fixture(autouse=True)
+def no_tool_errors(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail the test if any report it produced holds a bug of diagnose (run in any thread)."""
+    _TOOL_ERRORS.clear()
+    yield
+    found = list(_TOOL_ERRORS)
+    _TOOL_ERRORS.clear()
+    if found and request.node.get_closest_marker("tool_error_expected") is None:
+        pytest.fail(
+            "diagnose reported a bug of its own during this test (internal_error): " + "; ".join(found),
+            pytrace=False,
+        )
 
 
 @pytest.fixture(scope="session")

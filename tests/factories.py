@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import parse_qsl, urlsplit
 
 from diagnose.model import (
@@ -660,6 +660,19 @@ def scenario_unexplained() -> Pulls:
         m = b.http("manifest", f"/v2/{repo}/manifests/latest", 200, headers=[VERSION], body="{not json")
         pulls.append(b.build(Outcome.PROTOCOL_ERROR, "unexpected end of JSON input", error=error_at(m)))
     return tuple(pulls)
+
+
+def scenario_internal_error() -> Pulls:
+    """The strict pull stopped on a bug of diagnose after its ping (what run.guarded returns)."""
+    v2 = v2_builder("registry:5000")
+    v2.http("ping", "/v2/", 200, headers=[VERSION])
+    text = "KeyError: 'mediaType' (at diagnose/pullers/v2_only.py:1)"
+    crashed = replace(
+        v2.build(Outcome.INTERNAL_ERROR, f"diagnose failed while running this pull: {text}", protocol=None),
+        tool_error=text,
+    )
+    _, fb = scenario_tag_missing()
+    return (crashed, fb)
 
 
 # --- reports --------------------------------------------------------------------------------------

@@ -397,3 +397,32 @@ class EchoingRegistry(QuietHandler):
                 realm + ',error="invalid_token",error_description="' + " ".join(forms).replace('"', "'") + '"'
             )
             self._error(401, forms, [version, ("WWW-Authenticate", challenge)])
+
+
+MARKDOWN_PAYLOAD = (
+    "``[click](https://evil.example/x)` <img src=x onerror=alert(1)> <script>alert(1)</script> "
+    "![i](https://evil.example/i.png) https://evil.example/bare www.evil.example a@evil.example "
+    "<https://evil.example/auto> [ref]: https://evil.example *em* _u_ # h | x | &lt;b&gt; &#60;i&#62; "
+    "\u202eevil\u202c \u2067iso\u2069 \u200f \x1b[2J"
+)
+"""Registry text that tries every way into a Markdown ticket or a terminal: links, images,
+raw HTML, autolinks (bare, www, e-mail, angle), emphasis, entities, table pipes, a mis-paired
+double-backtick run, bidirectional overrides and an escape sequence."""
+
+
+class MarkdownInjection(QuietHandler):
+    """An open V2 registry whose every answer after the ping quotes ``MARKDOWN_PAYLOAD`` in
+    its error message, detail, headers and a body line of three backticks."""
+
+    def do_GET(self) -> None:
+        import json
+
+        self.seen()
+        version = ("Docker-Distribution-API-Version", "registry/2.0")
+        if self.path == "/v2/":
+            self.reply(200, b"{}", [version])
+            return
+        error = {"code": "DENIED", "message": MARKDOWN_PAYLOAD, "detail": MARKDOWN_PAYLOAD}
+        body = json.dumps({"errors": [error]}, ensure_ascii=False).encode() + b"\n```\n</details>\n"
+        header = MARKDOWN_PAYLOAD.replace("\x1b", "").encode("utf-8").decode("latin-1")
+        self.reply(403, body, [version, ("Content-Type", "application/json"), ("X-Reason", header)])

@@ -143,3 +143,94 @@ def test_replay_scrubs_the_secrets_a_recording_still_shows(
     text = replayed + terminal
     assert leaks(text, secret_spellings(PASSWORD, basic, f"{USER}:{PASSWORD}")) == []
     assert "Basic <redacted" in text
+
+
+# ----------------------------------------------------------------------------- Markdown and terminal
+
+ALLOWED_TAGS = {
+    "p", "h1", "h2", "h3", "h4", "strong", "em", "code", "pre", "ul", "ol", "li", "table", "thead",
+    "tbody", "tr", "th", "td", "details", "summary", "blockquote", "hr", "br",
+}  # fmt: skip
+"""Tags our own Markdown produces; registry text must add none (no a, img, script ...)."""
+
+BIDI = "\u202e\u202c\u2067\u2069\u200f"
+
+
+def html_of(markdown: str) -> str:
+    """The Markdown as GitHub renders it (cmark-gfm with autolinks and tables), raw HTML kept."""
+    import cmarkgfm
+    from cmarkgfm.cmark import Options
+
+    return cmarkgfm.github_flavored_markdown_to_html(markdown, options=Options.CMARK_OPT_UNSAFE)
+
+
+def tags_of(html: str) -> set[str]:
+    return {m.lower() for m in re.findall(r"<([A-Za-z][A-Za-z0-9]*)", html)}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "``[click](https://evil.example/x)`",
+        "`a` [b](https://evil.example) ``c``` d",
+        "see https://evil.example/x and www.evil.example and a@evil.example",
+        "<img src=x onerror=alert(1)> <https://evil.example> &lt;script&gt;",
+        "![i](https://evil.example/i.png) [r]: https://evil.example",
+        "`` ` `` [x](y) ` unmatched",
+    ],
+)
+def test_md_sentence_never_makes_a_link_an_image_or_html(text: str) -> None:
+    from diagnose.render.safe_text import md_code, md_sentence, md_text
+
+    for render in (md_sentence, md_text, md_code):
+        assert tags_of(html_of(render(text))) <= {"p", "code"}, (render.__name__, render(text))
+
+
+def test_md_sentence_keeps_our_code_spans() -> None:
+    from diagnose.render.safe_text import md_sentence
+
+    assert md_sentence("run `docker login` first") == "run `docker login` first"
+    assert "<code>docker login</code>" in html_of(md_sentence("run `docker login` first <now>"))
+
+
+def test_markdown_report_of_a_hostile_registry_has_no_live_markup(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from tests.helpers_http import MarkdownInjection
+
+    ticket = tmp_path / "t.md"
+    user = "[me](https://evil.example/u)<img src=x>@evil.example\u202e"
+    with serve(MarkdownInjection) as server:
+        code, terminal = run_cli(
+            capsys,
+            ["compare", f"127.0.0.1:{server.port}/library/x", "--no-tls-verify", "--timeout", "5",
+             "--creds", f"{user}:pw-123456", "--markdown", str(ticket)],
+        )  # fmt: skip
+    assert code == 1
+    markdown = ticket.read_text()
+    assert "evil.example/x" in markdown  # the payload is quoted ...
+    html = html_of(markdown)
+    assert tags_of(html) <= ALLOWED_TAGS, tags_of(html) - ALLOWED_TAGS  # ... and never live
+    assert 'href="' not in html and "src=" not in html.replace("src=x", "")
+    for text in (markdown, terminal):
+        assert not any(char in text for char in BIDI + "\x1b")
+        assert "\\u202e" in text  # shown, not obeyed
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("- item", "- item"),
+        ("1. first", "1. first"),
+        ("= underline", "= underline"),
+        ("# heading", "# heading"),
+        ("> quote", "&gt; quote"),
+        ("a@evil.example", "a@evil.example"),
+        ("Not logged in: 401", "Not logged in: 401"),
+    ],
+)
+def test_md_text_shows_text_literally(text: str, shown: str) -> None:
+    from diagnose.render.safe_text import md_text
+
+    html = html_of(md_text(text)).replace("<!-- -->", "")
+    assert html.strip() == f"<p>{shown}</p>"

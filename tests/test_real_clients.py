@@ -33,7 +33,7 @@ from tests.realreg.stack import RealRegistries
 
 pytestmark = pytest.mark.real_registry
 
-INSTALL = {"podman": "podman", "docker": "docker.io", "containerd": "containerd"}
+INSTALL = {"podman": "podman", "buildah": "buildah", "docker": "docker.io", "containerd": "containerd"}
 
 
 def _require(client: str) -> None:
@@ -49,6 +49,12 @@ def _require(client: str) -> None:
 def real_podman(real_registries: RealRegistries, tmp_path_factory: pytest.TempPathFactory) -> ContainersTool:
     _require("podman")
     return ContainersTool("podman", tmp_path_factory.mktemp("podman"), real_registries.cert_dir)
+
+
+@pytest.fixture(scope="module")
+def real_buildah(real_registries: RealRegistries, tmp_path_factory: pytest.TempPathFactory) -> ContainersTool:
+    _require("buildah")
+    return ContainersTool("buildah", tmp_path_factory.mktemp("buildah"), real_registries.cert_dir)
 
 
 @pytest.fixture(scope="module")
@@ -100,9 +106,9 @@ def _run_real(
 ) -> ClientRun:
     ref, creds = scenario.ref(regs), scenario.creds(regs)
     platform = scenario.platform if scenario.platform != "linux/amd64" else None
-    if client == "podman":
-        podman: ContainersTool = request.getfixturevalue("real_podman")
-        return podman.pull(ref, creds, with_ca=scenario.with_ca, platform=platform)
+    if client in ("podman", "buildah"):
+        tool: ContainersTool = request.getfixturevalue(f"real_{client}")
+        return tool.pull(ref, creds, with_ca=scenario.with_ca, platform=platform)
     if client == "docker":
         docker: DockerDaemon = request.getfixturevalue("real_dockerd")
         return docker.pull(ref, creds, platform=platform)

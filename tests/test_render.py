@@ -393,7 +393,7 @@ def test_markdown_registry_text_cannot_break_out() -> None:
     assert "````http\n" in md  # the body's ``` cannot close the evidence block
     # ours (one per exchange, one per pull's curl commands), and the one quoted in the body
     assert md.count("</details>") == len(report.exchanges) + len(report.pulls) + 1
-    assert "\\<b\\>hi\\</b\\> \\[x\\](http://e)" in md
+    assert "\\<b\\>hi\\</b\\> \\[x\\](http\\://e)" in md  # no link, no autolink
 
 
 def test_markdown_long_body_is_cut_and_failures_are_shown() -> None:

@@ -24,6 +24,14 @@ class Row:
 
 
 ROWS = [
+    Row(
+        "internal-error",
+        f.scenario_internal_error,
+        f.ANONYMOUS,
+        True,
+        ("a bug in diagnose", "KeyError: 'mediaType'", "exchanges recorded before the bug are kept"),
+        ("bug report",),
+    ),
     Row("both-ok", f.scenario_both_ok, f.ANONYMOUS, False, ("library/busybox:latest",)),
     Row(
         "plain-http-registry",

@@ -23,6 +23,7 @@ from diagnose.model import (
     Diagnosis,
     Exchange,
     FailureKind,
+    Finding,
     Headers,
     ImageReference,
     MessageVariant,
@@ -175,6 +176,10 @@ def _diagnosis(diagnosis: Diagnosis) -> dict[str, Any]:
         "known": list(diagnosis.known),
         "unknowable": list(diagnosis.unknowable),
         "next_steps": list(diagnosis.next_steps),
+        "findings": [
+            {"id": f.id, "title": f.title, "explanation": f.explanation} for f in diagnosis.findings
+        ],
+        "tool_error": diagnosis.tool_error,
     }
 
 
@@ -556,6 +561,15 @@ def _report_from(data: Mapping[str, Any]) -> Report:
             known=_strings(diag, "known", "diagnosis"),
             unknowable=_strings(diag, "unknowable", "diagnosis"),
             next_steps=_strings(diag, "next_steps", "diagnosis"),
+            findings=tuple(
+                Finding(
+                    id=_str(_obj(item, f"diagnosis.findings[{i}]"), "id", f"diagnosis.findings[{i}]"),
+                    title=_str(item, "title", f"diagnosis.findings[{i}]", ""),
+                    explanation=_str(item, "explanation", f"diagnosis.findings[{i}]", ""),
+                )
+                for i, item in enumerate(_list(diag, "findings", "diagnosis"))
+            ),
+            tool_error=_opt_str(diag, "tool_error", "diagnosis"),
         ),
         tool_version=_str(tool, "version", "tool", ""),
         created=_str(data, "created", "report", ""),

@@ -9,11 +9,10 @@ must not do I/O, decide anything (the rules do) or re-redact (the transport alre
 from __future__ import annotations
 
 import html
-import re
 
 from diagnose.model import Exchange, PullResult, Report
 from diagnose.render.curl import curl_script
-from diagnose.render.safe_text import printable, sanitize_report
+from diagnose.render.safe_text import md_block, md_code, md_sentence, printable, sanitize_report
 from diagnose.render.sequence import sequence_diagram
 from diagnose.render.steps import (
     align,
@@ -49,39 +48,17 @@ KEY_HEADERS = (
 
 
 def _code(text: str) -> str:
-    """Inline code that survives backticks in ``text``."""
-    text = text.replace("\n", " ")
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    fence = "`" * (longest + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") or not text else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
+    return md_code(text)
 
 
 def _block(text: str, lang: str = "text") -> str:
-    """A fenced block that ``text`` cannot close."""
-    longest = max((len(run) for run in re.findall(r"`{3,}", text)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}{lang}\n{text.rstrip()}\n{fence}"
-
-
-_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+    return md_block(text, lang)
 
 
 def _md_escape(text: str) -> str:
-    """Our own sentences use `code` spans (kept); what they quote from a registry must not
-    become HTML, a link or a heading: escape those characters outside the code spans."""
-    out: list[str] = []
-    last = 0
-    for match in _CODE_SPAN.finditer(text):
-        out.append(_escape_plain(text[last : match.start()]))
-        out.append(match.group(0))
-        last = match.end()
-    out.append(_escape_plain(text[last:]))
-    return "".join(out).replace("\n", " ")
-
-
-def _escape_plain(text: str) -> str:
-    return re.sub(r"([\\<>\[\]#|])", r"\\\1", text).replace("&", "&amp;")
+    """Our own sentences keep their code spans; what they quote from a registry must not
+    become HTML, a link or a heading (``safe_text.md_sentence``)."""
+    return md_sentence(text)
 
 
 def visible_line_endings(text: str) -> str:
@@ -239,12 +216,12 @@ def render_markdown(report: Report) -> str:
     raw_exchanges = {e.id: e for e in report.exchanges}
     report = sanitize_report(report)
     diagnosis = report.diagnosis
-    auth = report.auth.mode.value + (f" as {report.auth.username}" if report.auth.username else "")
+    auth = report.auth.mode.value + (f" as {md_code(report.auth.username)}" if report.auth.username else "")
     out: list[str] = [
         f"# {_md_escape(verdict(report))} — {_code(report.reference.canonical)}",
         "",
         f"- Reference: {_code(report.reference.input)} → {_code(report.reference.canonical)}",
-        f"- Identity: {_md_escape(auth)} (source: {_md_escape(report.auth.source)})",
+        f"- Identity: {auth} (source: {_md_escape(report.auth.source)})",
         f"- Rule: {_code(diagnosis.id)}",
         f"- Tool: diagnose {report.tool_version}" + (f", {report.created}" if report.created else ""),
     ]

@@ -27,6 +27,7 @@ from tests.realreg.stack import RealRegistries
 # real command -> the model that predicts it, and the wrapper that command puts before errors
 PAIRS: dict[str, tuple[str, str]] = {
     "podman": ("containers-image-5.23", "Error: "),
+    "buildah": ("containers-image-5.23", "Error: "),
     "docker": ("docker-20.10", "Error response from daemon: "),
     "ctr": ("containerd", "ctr: "),
 }
@@ -39,6 +40,9 @@ KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {
         "answers 400 'Client sent an HTTP request to an HTTPS server' and closes with the rest of "
         "the request unread, so the kernel resets the connection. Go's client usually sees the "
         "reset first, diagnose's recording client read the 400"
+    ),
+    ("buildah", "no-matching-platform"): (
+        'as for podman: buildah pull goes through copy.Image ("choosing an image from manifest list …")'
     ),
     ("podman", "no-matching-platform"): (
         'the containers-image models word `skopeo inspect` ("initializing source …: choosing image '

@@ -151,8 +151,10 @@ class ContainersTool:
             argv += ["--root", str(self.home / "root"), "--runroot", str(self.home / "runroot")]
             argv += ["--storage-driver", "vfs", "pull", "--quiet"]
         else:
+            # buildah pull skips the registry when the image is already stored (--policy
+            # missing); every run must ask the registry, like a first pull.
             argv += ["--root", str(self.home / "root"), "--runroot", str(self.home / "runroot")]
-            argv += ["--storage-driver", "vfs", "pull", "--quiet"]
+            argv += ["--storage-driver", "vfs", "pull", "--quiet", "--policy", "always"]
         if not tls_verify:
             argv.append("--tls-verify=false")
         elif self.cert_dir is not None and with_ca:
