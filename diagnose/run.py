@@ -97,6 +97,11 @@ def run_pull(
         # docker 1.12 skips certificate verification for insecure registries (127.0.0.0/8
         # always): registry/registry.go newTLSConfig sets InsecureSkipVerify.
         transport = dataclasses.replace(transport, verify=False)
+    elif docker_family and ref.domain == "docker.io" and transport.verify is False:
+        # The Hub's endpoints always use tlsconfig.ServerDefault (moby v1.12.6
+        # registry/service_v2.go:11-13, service_v1.go:10-12): docker verifies them whatever
+        # diagnose's --no-tls-verify says.
+        transport = dataclasses.replace(transport, verify=True)
     client = RecordingClient(recorder or Recorder(), strategy, transport, secrets=secrets_of(options))
     if cancel is not None:
         cancel.register(client)

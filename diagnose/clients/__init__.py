@@ -268,8 +268,12 @@ def looks_like_eof(detail: str) -> bool:
 
 
 def is_read_timeout(detail: str) -> bool:
+    """The connection was made but the answer stalled (diagnose.transport_failures wording)."""
     lowered = detail.lower()
-    return "read timed out" in lowered or "readtimeout" in lowered
+    return any(
+        marker in lowered
+        for marker in ("read timed out", "readtimeout", "(read timeout)", "while reading the body")
+    )
 
 
 def host_of(host_port: str) -> str:
