@@ -514,18 +514,39 @@ def lab(
     ),
     port: Annotated[int, typer.Option(help="Registry port (0: a free one).", min=0, max=65535)] = 5000,
     token_port: Annotated[int, typer.Option(help="Token server port (0: a free one).", min=0, max=65535)] = 0,
+    scenario: Annotated[
+        str | None,
+        typer.Option(
+            "--scenario",
+            help="Serve the lab as one scenario of `diagnose demo --list` needs it (overrides --v1/--auth).",
+        ),
+    ] = None,
 ) -> None:
     from diagnose.lab import LabConfig, start_lab
 
+    chosen = None
+    if scenario is not None:
+        from diagnose.lab.scenarios import BY_NAME
+
+        chosen = BY_NAME.get(scenario)
+        if chosen is None:
+            raise UsageProblem(f"unknown scenario {scenario!r}; `diagnose demo --list` shows the names")
+    config = (
+        chosen.config(registry_port=port, token_port=token_port)
+        if chosen is not None
+        else LabConfig(auth=auth, v1=v1, registry_port=port, token_port=token_port)
+    )
     try:
-        running = start_lab(LabConfig(auth=auth, v1=v1, registry_port=port, token_port=token_port))
+        running = start_lab(config)
     except OSError as exc:
         raise UsageProblem(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}") from None
-    from diagnose.lab.banner import render_lab_info
+    from diagnose.lab.banner import render_lab_info, render_scenario
 
     out = _stdout()
     try:
         render_lab_info(running, out)
+        if chosen is not None:
+            render_scenario(running, chosen, out)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
@@ -536,33 +557,45 @@ def lab(
 
 @app.command(
     help=(
-        "Start the built-in lab on free 127.0.0.1 ports and run the classic scenarios (missing image, "
-        "private image, logged in, missing tag, V1-only image). No internet needed.\n\nExample: diagnose demo"
+        "Start the built-in lab on free 127.0.0.1 ports and run the catalogue of situations (missing "
+        "image, private image, expired token, proxy error page, Windows-only image …), or only the NAMEs "
+        "given. --list shows every scenario in one line. No internet needed.\n\n"
+        "Example: diagnose demo missing-image token-expired"
     )
 )
 def demo(
+    names: Annotated[
+        list[str] | None, typer.Argument(metavar="[NAME]...", help="Scenarios to run (default: all).")
+    ] = None,
+    list_: Annotated[
+        bool, typer.Option("--list", help="List the scenarios, one per line, and exit.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of the reports.")] = False,
 ) -> None:
-    from diagnose.demo import run_demo
+    if list_:
+        from diagnose.lab.scenarios import SCENARIOS
+
+        width = max(len(s.name) for s in SCENARIOS)
+        for scenario in SCENARIOS:
+            sys.stdout.write(f"{scenario.name:<{width}}  {scenario.summary}  [{scenario.rule}]\n")
+        raise typer.Exit(ExitCode.OK)
+    from diagnose.demo import UnknownScenario, run_demo
     from diagnose.render.json_report import render_json
     from diagnose.render.terminal import render_terminal
 
-    reports = run_demo(_stderr())
+    try:
+        results = run_demo(_stderr(), names or ())
+    except UnknownScenario as exc:
+        raise UsageProblem(str(exc)) from None
     if as_json:
-        sys.stdout.write("[\n" + ",\n".join(render_json(r) for r in reports) + "\n]\n")
+        sys.stdout.write("[\n" + ",\n".join(render_json(r) for _, r in results) + "\n]\n")
     else:
         out = _stdout()
-        for title, report in reports_with_titles(reports):
-            out.rule(title)
+        for scenario, report in results:
+            out.rule(f"{scenario.name}: {scenario.summary}")
             render_terminal(report, out)
             out.print()
     raise typer.Exit(ExitCode.OK)
-
-
-def reports_with_titles(reports: list[Report]) -> list[tuple[str, Report]]:
-    from diagnose.demo import SCENARIOS
-
-    return [(scenario.title, report) for scenario, report in zip(SCENARIOS, reports, strict=True)]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -180,6 +180,20 @@ TEMPLATES: tuple[Template, ...] = (
         source="moby v1.12.6 distribution/pull_v1.go",
     ),
     _c(
+        "no supported platform found in manifest list",
+        ("docker-1.12", "docker-1.12-rhel"),
+        "The image is a manifest list without an entry for this machine's platform.",
+        ("200 manifest list without the requested os/architecture",),
+        source="moby v1.12.6 distribution/pull_v2.go pullManifestList",
+    ),
+    _c(
+        "{tag}: Pulling from {repo}",
+        ("docker-1.12", "docker-1.12-rhel", "docker-17", "docker-18", "docker-20.10"),
+        "Docker found the manifest on the V2 API and started pulling.",
+        (),
+        source="moby distribution/pull_v2.go",
+    ),
+    _c(
         "Cannot pull by digest with v1 registry",
         ("docker-1.12", "docker-1.12-rhel"),
         "A digest reference cannot be pulled from the V1 API; the V2 attempt failed first.",

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from diagnose.lab import Lab
+from diagnose.lab.scenarios import LabScenario
 
 
 def render_lab_info(lab: Lab, console: Console) -> None:
@@ -48,3 +49,19 @@ def render_lab_info(lab: Lab, console: Console) -> None:
         f"docker pull {host}/library/busybox:1.36   # 127.0.0.0/8 is an insecure registry for docker",
     ):
         console.print(f"  {line}", markup=False, soft_wrap=True)
+
+
+def render_scenario(lab: Lab, scenario: LabScenario, console: Console) -> None:
+    """What to pull from a lab serving one scenario, and the rule that explains it."""
+    host = lab.registry_host
+    if scenario.refused:
+        from diagnose.lab.server import closed_port
+
+        host = f"{lab.config.host}:{closed_port(lab.config.host)}"
+    creds = scenario.credentials(lab.users)
+    flags = "" if scenario.tls_verify else " --no-tls-verify"
+    if creds is not None:
+        flags += f" --creds {creds[0]}:{creds[1]}"
+    console.print(f"scenario {scenario.name}: {scenario.summary}", markup=False, soft_wrap=True)
+    console.print(f"  diagnose compare {host}/{scenario.path}{flags}", markup=False, soft_wrap=True)
+    console.print(f"  expected diagnosis: {scenario.rule}", markup=False)
