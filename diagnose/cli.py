@@ -579,19 +579,20 @@ def demo(
         for scenario in SCENARIOS:
             sys.stdout.write(f"{scenario.name:<{width}}  {scenario.summary}  [{scenario.rule}]\n")
         raise typer.Exit(ExitCode.OK)
-    from diagnose.demo import UnknownScenario, run_demo
+    from diagnose.demo import UnknownScenario, run_demo, select
     from diagnose.render.json_report import render_json
     from diagnose.render.terminal import render_terminal
 
     try:
-        results = run_demo(_stderr(), names or ())
+        chosen = select(names or ())
     except UnknownScenario as exc:
         raise UsageProblem(str(exc)) from None
+    reports = run_demo(_stderr(), [s.name for s in chosen])
     if as_json:
-        sys.stdout.write("[\n" + ",\n".join(render_json(r) for _, r in results) + "\n]\n")
+        sys.stdout.write("[\n" + ",\n".join(render_json(r) for r in reports) + "\n]\n")
     else:
         out = _stdout()
-        for scenario, report in results:
+        for scenario, report in zip(chosen, reports, strict=True):
             out.rule(f"{scenario.name}: {scenario.summary}")
             render_terminal(report, out)
             out.print()

@@ -47,13 +47,12 @@ def run_scenario(scenario: LabScenario, lab: Lab, timeout: float = 10.0) -> Repo
     return compare(ref, options, TransportOptions(timeout=timeout), auth_source="demo")
 
 
-def run_demo(
-    progress: Console, names: Sequence[str] = (), timeout: float = 10.0
-) -> list[tuple[LabScenario, Report]]:
-    """Run the chosen scenarios; one lab per configuration, all stopped before returning."""
+def run_demo(progress: Console, names: Sequence[str] = (), timeout: float = 10.0) -> list[Report]:
+    """Run the chosen scenarios (``select``'s order); one lab per configuration, all stopped
+    before returning."""
     chosen = select(names)
     labs: dict[LabConfig, Lab] = {}
-    results: list[tuple[LabScenario, Report]] = []
+    reports: list[Report] = []
     try:
         for scenario in chosen:
             config = scenario.config()
@@ -61,8 +60,8 @@ def run_demo(
                 labs[config] = start_lab(config)
             lab = labs[config]
             progress.print(f"diagnose demo: {scenario.name}: {scenario.summary}", markup=False)
-            results.append((scenario, run_scenario(scenario, lab, timeout)))
+            reports.append(run_scenario(scenario, lab, timeout))
     finally:
         for lab in labs.values():
             lab.stop()
-    return results
+    return reports
