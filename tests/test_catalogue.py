@@ -2,7 +2,8 @@
 
 One parametrised test per scenario runs ``compare`` against the lab serving that scenario (real
 HTTP on 127.0.0.1), checks the rule id, that no placeholder reaches the next steps, and that
-every client's predicted message is recognised by ``explain`` with that client's id.
+every client's predicted message (all 13 models: the pulls ``compare`` does not run by default
+are run too) is recognised by ``explain`` with that client's id.
 """
 
 from __future__ import annotations
@@ -14,12 +15,16 @@ from collections.abc import Iterator
 import pytest
 
 from diagnose.cli import main
+from diagnose.clients.catalogue import predict_all
 from diagnose.demo import UnknownScenario, run_scenario, select
-from diagnose.explain import explain
-from diagnose.lab import Lab, LabConfig, start_lab
+from diagnose.explain import CLIENT_IDS, explain
+from diagnose.http import TransportOptions
+from diagnose.lab import LAB_USERS, Lab, LabConfig, start_lab
 from diagnose.lab.scenarios import BY_NAME, SCENARIOS, LabScenario
-from diagnose.model import Report
+from diagnose.model import ClientPrediction, Report, Strategy
+from diagnose.pullers.options import PullOptions
 from diagnose.rules import RULES
+from diagnose.run import run_pulls
 from diagnose.vendors import VENDORS, Situation, advice, detect
 
 PLACEHOLDERS = re.compile(r"\b(?:IMAGE|HOST|SRC|DST|REPO)\b")
@@ -33,11 +38,20 @@ def labs() -> Iterator[dict[LabConfig, Lab]]:
         lab.stop()
 
 
-def _report(labs: dict[LabConfig, Lab], scenario: LabScenario) -> Report:
+def _lab(labs: dict[LabConfig, Lab], scenario: LabScenario) -> Lab:
     config = scenario.config()
     if config not in labs:
         labs[config] = start_lab(config)
-    return run_scenario(scenario, labs[config], timeout=5.0)
+    return labs[config]
+
+
+def _other_predictions(report: Report, scenario: LabScenario) -> tuple[ClientPrediction, ...]:
+    """The clients whose pulls ``compare`` does not run by default (docker >= 17, containerd,
+    kubelet): run those pulls too and predict from them."""
+    extra = tuple(s for s in Strategy if s not in {p.strategy for p in report.pulls})
+    options = PullOptions(credentials=scenario.credentials(LAB_USERS), tls_verify=scenario.tls_verify)
+    pulls = run_pulls(report.reference, options, TransportOptions(timeout=5.0), strategies=extra)
+    return predict_all(pulls, report.reference) if pulls else ()
 
 
 def _strict_message(report: Report) -> str:
@@ -46,13 +60,15 @@ def _strict_message(report: Report) -> str:
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
 def test_scenario_reaches_its_rule(labs: dict[LabConfig, Lab], scenario: LabScenario) -> None:
-    report = _report(labs, scenario)
+    report = run_scenario(scenario, _lab(labs, scenario), timeout=5.0)
     diagnosis = report.diagnosis
     assert diagnosis.id == scenario.rule, (diagnosis.id, diagnosis.explanation)
     assert diagnosis.next_steps
     for step in diagnosis.next_steps:
         assert not PLACEHOLDERS.search(step), step
-    for prediction in report.clients:
+    predictions = (*report.clients, *_other_predictions(report, scenario))
+    assert {p.client for p in predictions} == set(CLIENT_IDS)
+    for prediction in predictions:
         if not prediction.message:
             continue
         if prediction.client == "crane" and prediction.message == f"Error: {_strict_message(report)}":
