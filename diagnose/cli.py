@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from diagnose.concurrency import Cancel
     from diagnose.model import ImageReference, Report
+    from diagnose.tls_material import TlsMaterial
 
 # Start-up (issue 9): ``--help``, ``ref`` and ``explain`` must not pay for what they do not
 # use, so everything beyond typer is imported inside the command that needs it: requests
@@ -261,6 +262,24 @@ def _emit(
     return code
 
 
+def _tls_material(host: str, cert_dir: Path | None, root: Path | None) -> tuple[TlsMaterial, TlsMaterial]:
+    """The certs.d material of each client family for ``host``; a broken directory (a .cert
+    without its .key) is refused by the clients, so it is an input error here too."""
+    from diagnose.tls_material import CertFamily, find_material
+
+    if cert_dir is not None and not cert_dir.is_dir():
+        raise UsageProblem(f"--cert-dir {cert_dir}: not a directory")
+    home = Path(os.environ.get("HOME") or Path.home())
+    found = tuple(
+        find_material(family, host, home=home, root=root, cert_dir=cert_dir)
+        for family in (CertFamily.CONTAINERS, CertFamily.DOCKER)
+    )
+    for material in found:
+        if material.error:
+            raise UsageProblem(f"{material.directory}: {material.error}")
+    return found[0], found[1]
+
+
 CredsOption = Annotated[
     str | None,
     typer.Option(
@@ -311,6 +330,21 @@ def compare(
             help="Verify TLS. --no-tls-verify also allows plain http (skopeo --tls-verify=false).",
         ),
     ] = True,
+    cert_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--cert-dir",
+            help="Like skopeo --cert-dir: *.crt CAs and NAME.cert + NAME.key client pairs for the strict "
+            "pull (default: ~/.config/containers/certs.d/HOST, /etc/containers/certs.d/HOST, "
+            "/etc/docker/certs.d/HOST; docker's pulls read /etc/docker/certs.d/HOST).",
+        ),
+    ] = None,
+    certs_root: Annotated[
+        Path | None,
+        typer.Option(
+            "--certs-root", hidden=True, help="Prefix for /etc/{containers,docker}/certs.d (tests)."
+        ),
+    ] = None,
     insecure_registry: Annotated[
         list[str] | None,
         typer.Option(
@@ -386,12 +420,15 @@ def compare(
     credentials, source = identities[0]
     if ca_cert is not None and not ca_cert.is_file():
         raise UsageProblem(f"--ca-cert {ca_cert}: no such file")
+    containers_tls, docker_tls = _tls_material(reference.domain, cert_dir, certs_root)
     options = PullOptions(
         credentials=credentials,
         platform=platform,
         tls_verify=tls_verify,
         insecure_registries=tuple(insecure_registry or ()),
         verify_layers=verify_layers,
+        containers_tls=containers_tls,
+        docker_tls=docker_tls,
     )
     verify: bool | str = str(ca_cert) if ca_cert is not None and tls_verify else tls_verify
     from diagnose.proxy import proxy_environment

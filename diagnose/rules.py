@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from diagnose.clients import classify_tls
 from diagnose.facts import Facts, facts_from
 from diagnose.model import (
     AuthInfo,
@@ -192,9 +193,45 @@ PLAIN_HTTP = Rule(
     ),
 )
 
+
+def _wants_client_certificate(f: Facts) -> bool:
+    return f.any_outcome(Outcome.TLS_ERROR) and classify_tls(f.v2_failure_detail) == "client_certificate"
+
+
+CLIENT_CERTIFICATE = Rule(
+    id="client-certificate-required",
+    applies=_wants_client_certificate,
+    title="The registry asked for a client certificate and none was accepted",
+    explain=lambda f: (
+        f"The TLS handshake with {f.host or 'the registry'} ended with the registry's alert "
+        f"({f.v2_failure_detail}): it requires mutual TLS, and the client sent no client certificate "
+        "it accepts. The registry's own certificate is not the problem. Clients send one only when "
+        "its pair is in their certs.d directory for exactly this host and port."
+    ),
+    known=lambda f: ("The registry requires a client certificate (mutual TLS).",),
+    unknowable=lambda f: ("Whether the image exists or is accessible: no HTTP request got through.",),
+    next_steps=lambda f: (
+        f"Put the client pair as `client.cert` and `client.key` in "
+        f"`/etc/containers/certs.d/{f.host}/` (skopeo, podman; or pass `--cert-dir DIR`) and in "
+        f"`/etc/docker/certs.d/{f.host}/` (docker), then run `diagnose compare` again.",
+        "Docker sends no client certificate to a registry it treats as insecure (127.0.0.0/8, "
+        "`--insecure-registry`): serve the registry under a name docker verifies.",
+    ),
+)
+
+
+def _certificate_rejected(f: Facts) -> bool:
+    """A verification failure the evidence names (unknown CA, expired, wrong name), or a TLS
+    failure recorded without a detail (older reports)."""
+    variant = classify_tls(f.v2_failure_detail)
+    return f.any_outcome(Outcome.TLS_ERROR) and (
+        variant in ("unknown_authority", "expired", "hostname") or not f.v2_failure_detail
+    )
+
+
 TLS_ERROR = Rule(
     id="tls-error",
-    applies=lambda f: f.any_outcome(Outcome.TLS_ERROR),
+    applies=_certificate_rejected,
     title="TLS handshake failed: the registry's certificate is not trusted",
     explain=lambda f: (
         f"The TLS connection to {f.host or 'the registry'} failed before any HTTP answer"
@@ -211,6 +248,33 @@ TLS_ERROR = Rule(
         "(no daemon restart needed).",
         "If a corporate proxy intercepts TLS, use its CA certificate; do not disable verification "
         "except to confirm the diagnosis.",
+    ),
+)
+
+
+TLS_HANDSHAKE_CUT = Rule(
+    id="tls-handshake-failed",
+    applies=lambda f: f.any_outcome(Outcome.TLS_ERROR),
+    title="The TLS handshake was cut off, and the evidence does not say why",
+    explain=lambda f: (
+        f"The TLS connection to {f.host or 'the registry'} failed"
+        + (f" ({f.v2_failure_detail})" if f.v2_failure_detail else "")
+        + " without a certificate verdict: the server closed or reset the connection during or "
+        "just after the handshake. The usual causes are a registry that requires a client "
+        "certificate (mutual TLS: its alert is often lost when it closes the connection), a TLS "
+        "version or cipher the server refuses, or a firewall or proxy cutting TLS." + _fb_after_http(f)
+    ),
+    known=lambda f: ("No HTTP exchange completed over TLS.",),
+    unknowable=lambda f: (
+        "Which of those causes it is: the server's reason was not recorded. "
+        f"`openssl s_client -connect {f.host or 'HOST:PORT'} </dev/null` decides it: a line "
+        "'Acceptable client certificate CA names' means the registry wants a client certificate.",
+    ),
+    next_steps=lambda f: (
+        f"Run `openssl s_client -connect {f.host or 'HOST:PORT'} </dev/null` and read its last lines.",
+        f"If it asks for a client certificate, put the pair as `client.cert` and `client.key` in "
+        f"`/etc/containers/certs.d/{f.host or 'HOST:PORT'}/` (or `--cert-dir DIR`) and in "
+        f"`/etc/docker/certs.d/{f.host or 'HOST:PORT'}/`, then run `diagnose compare` again.",
     ),
 )
 
@@ -952,9 +1016,11 @@ RULES: tuple[Rule, ...] = (
     SCHEMA1_IMAGE,
     BOTH_OK,
     PLAIN_HTTP,
+    CLIENT_CERTIFICATE,
     TLS_ERROR,
     DNS_FAILURE,
     TOKEN_ENDPOINT_UNREACHABLE,
+    TLS_HANDSHAKE_CUT,
     CONNECTION_ERROR,
     TIMEOUT,
     PROXY_IN_THE_WAY,

@@ -42,6 +42,22 @@ ROWS = [
         ("--no-tls-verify", "--insecure-registry 127.0.0.1:5000"),
     ),
     Row(
+        "client-certificate-required",
+        f.scenario_tls_client_certificate,
+        f.ANONYMOUS,
+        True,
+        ("client certificate", "certificate required", "registry.corp.example"),
+        ("/etc/containers/certs.d/registry.corp.example/", "/etc/docker/certs.d/registry.corp.example/"),
+    ),
+    Row(
+        "tls-handshake-failed",
+        f.scenario_tls_cut,
+        f.ANONYMOUS,
+        True,
+        ("client certificate", "EOF occurred in violation of protocol"),
+        ("openssl s_client -connect registry.corp.example",),
+    ),
+    Row(
         "tls-error",
         f.scenario_tls,
         f.ANONYMOUS,
