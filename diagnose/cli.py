@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from diagnose.concurrency import Cancel
     from diagnose.model import ImageReference, Report
+    from diagnose.tls_material import TlsMaterial
 
 # Start-up (issue 9): ``--help``, ``ref`` and ``explain`` must not pay for what they do not
 # use, so everything beyond typer is imported inside the command that needs it: requests
@@ -285,6 +286,25 @@ def _emit(report: Report, *, as_json: bool, outputs: dict[str, Path | None], cur
 
 OUTPUT_HELP = " '-' writes it to stdout instead of the terminal report."
 
+
+def _tls_material(host: str, cert_dir: Path | None, root: Path | None) -> tuple[TlsMaterial, TlsMaterial]:
+    """The certs.d material of each client family for ``host``; a broken directory (a .cert
+    without its .key) is refused by the clients, so it is an input error here too."""
+    from diagnose.tls_material import CertFamily, find_material
+
+    if cert_dir is not None and not cert_dir.is_dir():
+        raise UsageProblem(f"--cert-dir {cert_dir}: not a directory")
+    home = Path(os.environ.get("HOME") or Path.home())
+    found = tuple(
+        find_material(family, host, home=home, root=root, cert_dir=cert_dir)
+        for family in (CertFamily.CONTAINERS, CertFamily.DOCKER)
+    )
+    for material in found:
+        if material.error:
+            raise UsageProblem(f"{material.directory}: {material.error}")
+    return found[0], found[1]
+
+
 CredsOption = Annotated[
     str | None,
     typer.Option(
@@ -335,6 +355,21 @@ def compare(
             help="Verify TLS. --no-tls-verify also allows plain http (skopeo --tls-verify=false).",
         ),
     ] = True,
+    cert_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--cert-dir",
+            help="Like skopeo --cert-dir: *.crt CAs and NAME.cert + NAME.key client pairs for the strict "
+            "pull (default: ~/.config/containers/certs.d/HOST, /etc/containers/certs.d/HOST, "
+            "/etc/docker/certs.d/HOST; docker's pulls read /etc/docker/certs.d/HOST).",
+        ),
+    ] = None,
+    certs_root: Annotated[
+        Path | None,
+        typer.Option(
+            "--certs-root", hidden=True, help="Prefix for /etc/{containers,docker}/certs.d (tests)."
+        ),
+    ] = None,
     insecure_registry: Annotated[
         list[str] | None,
         typer.Option(
@@ -424,12 +459,15 @@ def compare(
     credentials, source = identities[0]
     if ca_cert is not None and not ca_cert.is_file():
         raise UsageProblem(f"--ca-cert {ca_cert}: no such file")
+    containers_tls, docker_tls = _tls_material(reference.domain, cert_dir, certs_root)
     options = PullOptions(
         credentials=credentials,
         platform=platform,
         tls_verify=tls_verify,
         insecure_registries=tuple(insecure_registry or ()),
         verify_layers=verify_layers,
+        containers_tls=containers_tls,
+        docker_tls=docker_tls,
     )
     verify: bool | str = str(ca_cert) if ca_cert is not None and tls_verify else tls_verify
     from diagnose.proxy import proxy_environment
@@ -607,21 +645,42 @@ def lab(
     ),
     port: Annotated[int, typer.Option(help="Registry port (0: a free one).", min=0, max=65535)] = 5000,
     token_port: Annotated[int, typer.Option(help="Token server port (0: a free one).", min=0, max=65535)] = 0,
+    scenario: Annotated[
+        str | None,
+        typer.Option(
+            "--scenario",
+            help="Serve the lab as one scenario of `diagnose demo --list` needs it (overrides --v1/--auth).",
+        ),
+    ] = None,
 ) -> None:
     from diagnose.lab import LabConfig, start_lab
 
     if port and port == token_port:
         raise UsageProblem(f"--port and --token-port are both {port}: the two servers need two ports")
+    chosen = None
+    if scenario is not None:
+        from diagnose.lab.scenarios import BY_NAME
+
+        chosen = BY_NAME.get(scenario)
+        if chosen is None:
+            raise UsageProblem(f"unknown scenario {scenario!r}; `diagnose demo --list` shows the names")
+    config = (
+        chosen.config(registry_port=port, token_port=token_port)
+        if chosen is not None
+        else LabConfig(auth=auth, v1=v1, registry_port=port, token_port=token_port)
+    )
     try:
-        running = start_lab(LabConfig(auth=auth, v1=v1, registry_port=port, token_port=token_port))
+        running = start_lab(config)
     except OSError as exc:
         busy, option = _busy_port(port, token_port)
         raise UsageProblem(f"cannot listen on 127.0.0.1:{busy} ({option}): {exc.strerror or exc}") from None
-    from diagnose.lab.banner import render_lab_info, request_line
+    from diagnose.lab.banner import render_lab_info, render_scenario, request_line
 
     out = _stdout()
     try:
         render_lab_info(running, out)
+        if chosen is not None:
+            render_scenario(running, chosen, out)
         running.on_request(lambda served: out.print(request_line(served), markup=False, soft_wrap=True))
         while True:
             time.sleep(3600)
@@ -649,33 +708,46 @@ def _busy_port(port: int, token_port: int) -> tuple[int, str]:
 
 @app.command(
     help=(
-        "Start the built-in lab on free 127.0.0.1 ports and run the classic scenarios (missing image, "
-        "private image, logged in, missing tag, V1-only image). No internet needed.\n\nExample: diagnose demo"
+        "Start the built-in lab on free 127.0.0.1 ports and run the catalogue of situations (missing "
+        "image, private image, expired token, proxy error page, Windows-only image …), or only the NAMEs "
+        "given. --list shows every scenario in one line. No internet needed.\n\n"
+        "Example: diagnose demo missing-image token-expired"
     )
 )
 def demo(
+    names: Annotated[
+        list[str] | None, typer.Argument(metavar="[NAME]...", help="Scenarios to run (default: all).")
+    ] = None,
+    list_: Annotated[
+        bool, typer.Option("--list", help="List the scenarios, one per line, and exit.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of the reports.")] = False,
 ) -> None:
-    from diagnose.demo import run_demo
+    if list_:
+        from diagnose.lab.scenarios import SCENARIOS
+
+        width = max(len(s.name) for s in SCENARIOS)
+        for scenario in SCENARIOS:
+            sys.stdout.write(f"{scenario.name:<{width}}  {scenario.summary}  [{scenario.rule}]\n")
+        raise typer.Exit(ExitCode.OK)
+    from diagnose.demo import UnknownScenario, run_demo, select
     from diagnose.render.json_report import render_json
     from diagnose.render.terminal import render_terminal
 
-    reports = run_demo(_stderr())
+    try:
+        chosen = select(names or ())
+    except UnknownScenario as exc:
+        raise UsageProblem(str(exc)) from None
+    reports = run_demo(_stderr(), [s.name for s in chosen])
     if as_json:
         sys.stdout.write("[\n" + ",\n".join(render_json(r) for r in reports) + "\n]\n")
     else:
         out = _stdout()
-        for title, report in reports_with_titles(reports):
-            out.rule(title)
+        for scenario, report in zip(chosen, reports, strict=True):
+            out.rule(f"{scenario.name}: {scenario.summary}")
             render_terminal(report, out)
             out.print()
     raise typer.Exit(ExitCode.OK)
-
-
-def reports_with_titles(reports: list[Report]) -> list[tuple[str, Report]]:
-    from diagnose.demo import SCENARIOS
-
-    return [(scenario.title, report) for scenario, report in zip(SCENARIOS, reports, strict=True)]
 
 
 def main(argv: list[str] | None = None) -> None:

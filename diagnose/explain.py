@@ -180,6 +180,37 @@ TEMPLATES: tuple[Template, ...] = (
         source="moby v1.12.6 distribution/pull_v1.go",
     ),
     _c(
+        "Please login prior to pull:",
+        ("docker-1.12", "docker-1.12-rhel", "docker-17", "docker-18"),
+        "The daemon answered the CLI with HTTP 401 (its error text said unauthorized: wrong or missing "
+        "credentials), so the CLI asked for a login and then retried the pull.",
+        ("token endpoint 401 (wrong password), or a registry 401 the daemon did not fall back on",),
+        situation="credentials",
+        source="moby v1.12.6 api/client/registry.go, engine-api client/image_pull.go",
+    ),
+    _c(
+        "Cannot perform an interactive login from a non TTY device",
+        ("docker-1.12", "docker-1.12-rhel", "docker-17", "docker-18", "docker-20.10"),
+        "The docker CLI wanted to prompt for a login (the daemon answered 401) but was not on a terminal.",
+        (),
+        situation="credentials",
+        source="moby api/client/login.go",
+    ),
+    _c(
+        "no supported platform found in manifest list",
+        ("docker-1.12", "docker-1.12-rhel"),
+        "The image is a manifest list without an entry for this machine's platform.",
+        ("200 manifest list without the requested os/architecture",),
+        source="moby v1.12.6 distribution/pull_v2.go pullManifestList",
+    ),
+    _c(
+        "{tag}: Pulling from {repo}",
+        ("docker-1.12", "docker-1.12-rhel", "docker-17", "docker-18", "docker-20.10"),
+        "Docker found the manifest on the V2 API and started pulling.",
+        (),
+        source="moby distribution/pull_v2.go",
+    ),
+    _c(
         "Cannot pull by digest with v1 registry",
         ("docker-1.12", "docker-1.12-rhel"),
         "A digest reference cannot be pulled from the V1 API; the V2 attempt failed first.",

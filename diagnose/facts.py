@@ -25,6 +25,7 @@ from diagnose.model import (
     header_value,
     header_values,
 )
+from diagnose.signals import NO_SIGNALS, Signals, signals_from
 from diagnose.urls import split_url
 
 DOCKER_HUB_HOSTS = frozenset(
@@ -131,6 +132,8 @@ class Facts:
     basic_sent: bool = False  # a request carried Basic credentials (user and password)
     pulls: tuple[PullFacts, ...] = ()
     tool_error: bool = False  # some pull ended in a bug of diagnose itself
+    # The catalogue's situations (tokens, DNS, proxies, storage, renames, platforms, vendor).
+    signals: Signals = NO_SIGNALS
 
     @property
     def anonymous(self) -> bool:
@@ -340,7 +343,9 @@ def facts_from(pulls: Sequence[PullResult], auth: AuthInfo) -> Facts:
 
     ping_status = None
     if v2 is not None:
-        ping = next((e for e in v2.exchanges if e.kind is StepKind.PING), None)
+        # The last ping that got an answer: with TLS verification off, https fails first, then http.
+        pings = [e for e in v2.exchanges if e.kind is StepKind.PING]
+        ping = next((e for e in reversed(pings) if e.response is not None), pings[0] if pings else None)
         ping_status = _status(ping) if ping is not None else None
 
     v2f = per_pull[0] if v2 is not None else None
@@ -407,4 +412,5 @@ def facts_from(pulls: Sequence[PullResult], auth: AuthInfo) -> Facts:
         basic_sent=basic_sent,
         pulls=per_pull,
         tool_error=any(p.tool_error for p in per_pull),
+        signals=signals_from(pulls, host),
     )

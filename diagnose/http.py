@@ -111,3 +111,7 @@ class TransportOptions:
     # HTTP(S)_PROXY / NO_PROXY / REQUEST_METHOD as the user's environment had them (both cases);
     # the proxy of each request is chosen from these like Go's ProxyFromEnvironment (proxy.py).
     proxy_env: tuple[tuple[str, str], ...] = ()
+    # CA files added to the trusted roots (a certs.d directory's *.crt, skopeo --cert-dir), and
+    # the client certificate pair (NAME.cert, NAME.key) for registries that ask for one.
+    ca_files: tuple[str, ...] = ()
+    client_cert: tuple[str, str] | None = None

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from diagnose.clients import classify_tls
 from diagnose.facts import Facts, facts_from
 from diagnose.model import (
     AuthInfo,
@@ -22,6 +23,7 @@ from diagnose.model import (
     Protocol,
     PullResult,
 )
+from diagnose.vendors import Situation, advice
 
 
 def _q(text: str) -> str:
@@ -68,6 +70,13 @@ def _repo_for_cli(f: Facts) -> str:
     """``host/repo`` for skopeo (docker.io for Docker Hub)."""
     host = "docker.io" if f.is_docker_hub or not f.host else f.host
     return f"{host}/{f.repository or 'REPO'}"
+
+
+def _ref_for_cli(f: Facts) -> str:
+    """``host/repo:tag`` (or ``@digest``) for skopeo and diagnose commands."""
+    if not f.ref:
+        return _repo_for_cli(f)
+    return f"{_repo_for_cli(f)}{'@' if f.ref.startswith('sha256:') else ':'}{f.ref}"
 
 
 def _none(_: Facts) -> tuple[str, ...]:
@@ -184,9 +193,45 @@ PLAIN_HTTP = Rule(
     ),
 )
 
+
+def _wants_client_certificate(f: Facts) -> bool:
+    return f.any_outcome(Outcome.TLS_ERROR) and classify_tls(f.v2_failure_detail) == "client_certificate"
+
+
+CLIENT_CERTIFICATE = Rule(
+    id="client-certificate-required",
+    applies=_wants_client_certificate,
+    title="The registry asked for a client certificate and none was accepted",
+    explain=lambda f: (
+        f"The TLS handshake with {f.host or 'the registry'} ended with the registry's alert "
+        f"({f.v2_failure_detail}): it requires mutual TLS, and the client sent no client certificate "
+        "it accepts. The registry's own certificate is not the problem. Clients send one only when "
+        "its pair is in their certs.d directory for exactly this host and port."
+    ),
+    known=lambda f: ("The registry requires a client certificate (mutual TLS).",),
+    unknowable=lambda f: ("Whether the image exists or is accessible: no HTTP request got through.",),
+    next_steps=lambda f: (
+        f"Put the client pair as `client.cert` and `client.key` in "
+        f"`/etc/containers/certs.d/{f.host}/` (skopeo, podman; or pass `--cert-dir DIR`) and in "
+        f"`/etc/docker/certs.d/{f.host}/` (docker), then run `diagnose compare` again.",
+        "Docker sends no client certificate to a registry it treats as insecure (127.0.0.0/8, "
+        "`--insecure-registry`): serve the registry under a name docker verifies.",
+    ),
+)
+
+
+def _certificate_rejected(f: Facts) -> bool:
+    """A verification failure the evidence names (unknown CA, expired, wrong name), or a TLS
+    failure recorded without a detail (older reports)."""
+    variant = classify_tls(f.v2_failure_detail)
+    return f.any_outcome(Outcome.TLS_ERROR) and (
+        variant in ("unknown_authority", "expired", "hostname") or not f.v2_failure_detail
+    )
+
+
 TLS_ERROR = Rule(
     id="tls-error",
-    applies=lambda f: f.any_outcome(Outcome.TLS_ERROR),
+    applies=_certificate_rejected,
     title="TLS handshake failed: the registry's certificate is not trusted",
     explain=lambda f: (
         f"The TLS connection to {f.host or 'the registry'} failed before any HTTP answer"
@@ -203,6 +248,33 @@ TLS_ERROR = Rule(
         "(no daemon restart needed).",
         "If a corporate proxy intercepts TLS, use its CA certificate; do not disable verification "
         "except to confirm the diagnosis.",
+    ),
+)
+
+
+TLS_HANDSHAKE_CUT = Rule(
+    id="tls-handshake-failed",
+    applies=lambda f: f.any_outcome(Outcome.TLS_ERROR),
+    title="The TLS handshake was cut off, and the evidence does not say why",
+    explain=lambda f: (
+        f"The TLS connection to {f.host or 'the registry'} failed"
+        + (f" ({f.v2_failure_detail})" if f.v2_failure_detail else "")
+        + " without a certificate verdict: the server closed or reset the connection during or "
+        "just after the handshake. The usual causes are a registry that requires a client "
+        "certificate (mutual TLS: its alert is often lost when it closes the connection), a TLS "
+        "version or cipher the server refuses, or a firewall or proxy cutting TLS." + _fb_after_http(f)
+    ),
+    known=lambda f: ("No HTTP exchange completed over TLS.",),
+    unknowable=lambda f: (
+        "Which of those causes it is: the server's reason was not recorded. "
+        f"`openssl s_client -connect {f.host or 'HOST:PORT'} </dev/null` decides it: a line "
+        "'Acceptable client certificate CA names' means the registry wants a client certificate.",
+    ),
+    next_steps=lambda f: (
+        f"Run `openssl s_client -connect {f.host or 'HOST:PORT'} </dev/null` and read its last lines.",
+        f"If it asks for a client certificate, put the pair as `client.cert` and `client.key` in "
+        f"`/etc/containers/certs.d/{f.host or 'HOST:PORT'}/` (or `--cert-dir DIR`) and in "
+        f"`/etc/docker/certs.d/{f.host or 'HOST:PORT'}/`, then run `diagnose compare` again.",
     ),
 )
 
@@ -330,7 +402,8 @@ OCI_NOT_ACCEPTED = Rule(
     next_steps=lambda f: (
         "Use a client that understands OCI images (docker 17.x or newer with an OCI-capable registry, "
         "podman, skopeo, containerd).",
-        "Or push a Docker schema2 copy for old clients, e.g. `skopeo copy --format v2s2 docker://SRC docker://DST`.",
+        "Or push a Docker schema2 copy for old clients, e.g. "
+        f"`skopeo copy --format v2s2 docker://{_ref_for_cli(f)} docker://{_ref_for_cli(f)}-v2s2`.",
     ),
 )
 
@@ -574,7 +647,7 @@ NO_MATCHING_PLATFORM = Rule(
     known=lambda f: ("The image exists and this identity can read it.",),
     unknowable=_none,
     next_steps=lambda f: (
-        "Inspect the platforms in the index: `skopeo inspect --raw docker://IMAGE`.",
+        f"Inspect the platforms in the index: `skopeo inspect --raw docker://{_ref_for_cli(f)}`.",
         "Pull another platform (`--platform os/arch`), or use an image built for this one.",
     ),
 )
@@ -646,25 +719,332 @@ UNEXPLAINED = Rule(
     ),
 )
 
+# ---------------------------------------------------------------------------------------------
+# The catalogue's situations (lab/scenarios.py): each rule reads ``Facts.signals`` and is
+# self-contained; where it sits in RULES is its precedence.
+
+
+def _realm(f: Facts) -> str:
+    return f.signals.token_realm_host or "the token service"
+
+
+SCHEMA1_IMAGE = Rule(
+    id="schema1-image",
+    applies=lambda f: f.signals.schema1 and f.v2_outcome is Outcome.OK,
+    title="The image is a Docker schema1 manifest: current docker and containerd refuse it",
+    explain=lambda f: (
+        f"Both pulls read {f.image}, but its manifest is Docker schema1 "
+        "(application/vnd.docker.distribution.manifest.v1+json), the format before 2016. docker >= 26 "
+        "refuses it unless DOCKER_ENABLE_DEPRECATED_PULL_SCHEMA_1_IMAGE is set, and containerd 2.x refuses "
+        "it (“Pulling Schema 1 images have been deprecated…”), so the same pull fails on current hosts."
+    ),
+    known=lambda f: ("The image exists and is readable.", "Its manifest is Docker schema1."),
+    unknowable=_none,
+    next_steps=lambda f: (
+        f"Re-push it as schema2 or OCI: `skopeo copy docker://{_ref_for_cli(f)} "
+        f"docker://{_ref_for_cli(f)}-oci --format oci` (then move the tag).",
+        "Until then, old clients (docker < 26, containerd 1.x) can still pull it.",
+    ),
+)
+
+DNS_FAILURE = Rule(
+    id="dns-failure",
+    applies=lambda f: bool(f.signals.dns_hosts),
+    title="A host name did not resolve (DNS)",
+    explain=lambda f: (
+        f"The name {', '.join(f.signals.dns_hosts)} does not resolve from this machine, so no request "
+        "reached "
+        + (
+            "the registry."
+            if f.host.split(":")[0] in (h.split(":")[0] for h in f.signals.dns_hosts)
+            else f"it. The registry {f.host} answered, but its challenge sends clients there for tokens."
+        )
+        + f" The strict client says {_q(f.v2_message)}; docker 1.12 says {_q(f.fb_message)}."
+    ),
+    known=lambda f: (f"DNS has no address for {', '.join(f.signals.dns_hosts)}.",),
+    unknowable=lambda f: ("Whether the image exists: nothing was asked about it.",),
+    next_steps=lambda f: (
+        f"Check the name: `getent hosts {f.signals.dns_hosts[0].rsplit(':', 1)[0]}` (typo, VPN or "
+        "split-horizon DNS, a resolver in /etc/resolv.conf that does not know internal names).",
+        "If only a proxy can resolve it, set HTTPS_PROXY (and NO_PROXY for internal hosts) for the client "
+        "and for the docker daemon.",
+    ),
+)
+
+TOKEN_ENDPOINT_UNREACHABLE = Rule(
+    id="token-endpoint-unreachable",
+    applies=lambda f: f.signals.token_failure is not None,
+    title="The registry's token service could not be reached",
+    explain=lambda f: (
+        f"The registry {f.host} answered and sent clients to its token service at {_realm(f)}, but the "
+        f"token request failed ({f.signals.token_failure}: {f.signals.token_failure_detail}). Without a "
+        f"token nothing can be pulled. The strict client says {_q(f.v2_message)}; docker 1.12 says "
+        f"{_q(f.fb_message)}."
+    ),
+    known=lambda f: (
+        f"The registry {f.host} is reachable.",
+        f"Its token service {_realm(f)} is not ({f.signals.token_failure}).",
+    ),
+    unknowable=lambda f: ("Whether the image exists or is accessible: no token was issued.",),
+    next_steps=lambda f: (
+        f"Check that {_realm(f)} is reachable from here (`curl -sv 'http://{_realm(f)}/'`), "
+        "including firewall and proxy rules: registry and token service often sit on different hosts.",
+        "If the registry runs behind a load balancer, its token realm must name an address clients can "
+        "reach (the registry's auth.token.realm setting).",
+    ),
+)
+
+TOKEN_ANSWER_EMPTY = Rule(
+    id="token-answer-empty",
+    applies=lambda f: f.signals.token_without_token,
+    title="The token service answered without a token",
+    explain=lambda f: (
+        f"The token service {_realm(f)} answered 200 but its JSON carries neither `token` nor `access_token` "
+        "(the token specification requires one). docker says “authorization server did not include a token "
+        f"in the response”: {_q(f.fb_message)}; the strict client says {_q(f.v2_message)}."
+    ),
+    known=lambda f: (f"{_realm(f)} answered 200 without a token.",),
+    unknowable=lambda f: ("Whether the image exists: no token was issued.",),
+    next_steps=lambda f: (
+        f"Look at the token answer: `curl -s 'http://{_realm(f)}/token?service=…&scope=repository:"
+        f"{f.repository}:pull'`; a proxy or auth plugin in front of the token service may be replacing it.",
+        "Report it to the registry operator with this report attached (`--save report.json`).",
+    ),
+)
+
+TOKEN_REJECTED = Rule(
+    id="token-rejected",
+    applies=lambda f: f.signals.invalid_token,
+    title="The registry rejected the token as invalid or expired",
+    explain=lambda f: (
+        f"A token was issued by {_realm(f)} and sent, and the registry answered 401 with "
+        'error="invalid_token": the token is expired, not yet valid, or signed for another service. With a '
+        "fresh token this points at a clock: the token service's or this machine's. The strict client says "
+        f"{_q(f.v2_message)}; docker 1.12 fell back and says {_q(f.fb_message)}."
+    ),
+    known=lambda f: ("The token service issued a token.", "The registry refused that token (invalid_token)."),
+    unknowable=lambda f: ("Whether the image exists: no valid token reached the registry.",),
+    next_steps=lambda f: (
+        "Compare the clocks of this machine, the token service and the registry (`date -u`, "
+        "`timedatectl`); a token's exp/nbf claims are checked against the registry's clock.",
+        "If the token comes from a stored login (ECR, cloud registries), log in again to refresh it.",
+    ),
+)
+
+PULL_QUOTA_EXHAUSTED = Rule(
+    id="pull-quota-exhausted",
+    applies=lambda f: (
+        f.any_outcome(Outcome.RATE_LIMITED)
+        and any(name == "ratelimit-remaining" for name, _ in f.rate_limit_headers)
+    ),
+    title="Pull quota used up (Docker Hub-style ratelimit-* headers)",
+    explain=lambda f: (
+        f"The registry answered 429 TOOMANYREQUESTS to {_who(f)} and said how much quota is left: "
+        + "; ".join(f"{n}: {v}" for n, v in f.rate_limit_headers)
+        + ". The number after `w=` is the window in seconds. Docker 1.12 does not fall back on "
+        "TOOMANYREQUESTS, so both clients report the limit."
+    ),
+    known=_rate_limit_known,
+    unknowable=lambda f: ("Whether the pull would succeed once the window passes.",),
+    next_steps=lambda f: (
+        (
+            f"Authenticate (`--creds USER:PASS` or `{f.login_command}`): anonymous pulls are counted per IP "
+            "address with a lower limit."
+            if f.anonymous
+            else "Use an account with a higher limit, or a pull-through cache (registry mirror)."
+        ),
+        "Wait for the window in ratelimit-remaining (w=seconds) to pass, or pull from a mirror.",
+    ),
+)
+
+PROXY_IN_THE_WAY = Rule(
+    id="proxy-in-the-way",
+    applies=lambda f: f.signals.proxy_status is not None,
+    title="A proxy answered instead of the registry",
+    explain=lambda f: (
+        f"A {f.signals.proxy_status} HTML page"
+        + (f" from {f.signals.proxy_server}" if f.signals.proxy_server else "")
+        + " came back without the registry's Docker-Distribution-Api-Version header: a reverse proxy, load "
+        "balancer or corporate proxy answered because it could not reach the registry behind it. "
+        f"The strict client says {_q(f.v2_message)}; docker 1.12 says {_q(f.fb_message)}."
+    ),
+    known=lambda f: (
+        f"Something in front of the registry answered {f.signals.proxy_status} with an HTML page.",
+    ),
+    unknowable=lambda f: ("Whether the registry behind the proxy is up or has the image.",),
+    next_steps=lambda f: (
+        f"Check HTTPS_PROXY/NO_PROXY for this client and the docker daemon; {f.host} may belong in NO_PROXY.",
+        "If it is the registry's own reverse proxy, its operator must check the upstream (registry down, "
+        "upstream timeout, body size limit).",
+    ),
+)
+
+NAME_WITHOUT_LIBRARY = Rule(
+    id="name-without-library",
+    applies=lambda f: (
+        not f.is_docker_hub and "/" not in f.repository and bool(f.repository) and f.v2_refused_401
+    ),
+    title="An official image named without library/ on a registry that does not add it",
+    explain=lambda f: (
+        f"The repository {f.repository!r} has no namespace. Only Docker Hub's clients add `library/`; on "
+        f"{f.host} the token was asked for scope repository:{f.repository}:pull"
+        + (" and granted nothing" if f.token_grants_pull is False else "")
+        + f", so the registry refused with 401. The strict client says {_q(f.v2_message)}; docker 1.12 "
+        f"says {_q(f.fb_message)}. Mirrors and proxies of Docker Hub (Harbor, Artifactory, Nexus) keep "
+        "official images under library/."
+    ),
+    known=lambda f: (f"The registry refused the name {f.repository!r} (401).", *_token_known(f)),
+    unknowable=lambda f: (f"Whether library/{f.repository} exists there: it was not asked.",),
+    next_steps=lambda f: (
+        f"Try the full name: `diagnose compare {f.host}/library/{f.repository}:{f.ref or 'latest'}`.",
+        _login_step(f),
+    ),
+)
+
+TOKEN_WITHOUT_PULL = Rule(
+    id="token-without-pull",
+    applies=lambda f: (
+        not f.anonymous and f.v2_refused_401 and bool(f.token_actions) and f.token_grants_pull is False
+    ),
+    title="The token grants other actions but not pull (insufficient_scope)",
+    explain=lambda f: (
+        f"The token service issued {_who(f)} a token for {f.repository} that grants "
+        f"{', '.join(f.token_actions or ())} but not pull, and the registry answered 401 "
+        f"{f.challenge_error or 'insufficient_scope'}. This account may write there but not read: a CI "
+        f"upload account or a push-only robot. The strict client says {_q(f.v2_message)}." + _v1_hiding(f)
+    ),
+    known=lambda f: (
+        f"The credentials of {f.username!r} are valid.",
+        f"The token grants {', '.join(f.token_actions or ())} on {f.repository}, not pull.",
+    ),
+    unknowable=_none,
+    next_steps=lambda f: (
+        f"Give {f.username!r} pull (read) permission on {f.repository}, or pull with a read-only account.",
+    ),
+)
+
+
+def _storage_words(f: Facts) -> str:
+    refusal = f.signals.storage
+    if refusal is None:
+        return "the storage it pointed at refused"
+    said = f" {refusal.code}: {refusal.message}" if refusal.code else ""
+    return f"the storage at {refusal.host} answered {refusal.status}{said}"
+
+
+STORAGE_URL_EXPIRED = Rule(
+    id="storage-url-expired",
+    applies=lambda f: f.signals.storage is not None,
+    title="Blob storage refused the presigned URL the registry redirected to",
+    explain=lambda f: (
+        f"The registry answered the blob request with a redirect, and {_storage_words(f)}"
+        + ". The registry itself was fine: presigned URLs carry an expiry and a signature, and this one "
+        "was expired (a skewed clock on the registry, or a cached redirect) or signed for another method. "
+        f"The strict client says {_q(f.v2_message)}; docker 1.12 says {_q(f.fb_message)}."
+    ),
+    known=lambda f: (
+        "The manifest was served: the image exists and is readable.",
+        "The storage behind the registry refused the blob URL.",
+    ),
+    unknowable=lambda f: ("Whether a fresh redirect would work: each blob request gets a new URL.",),
+    next_steps=lambda f: (
+        f"Run again (`diagnose compare {_ref_for_cli(f)}`): a new request gets a newly signed URL.",
+        "If it repeats, the registry operator must check the registry host's clock and the storage "
+        "driver's redirect settings (a CDN caching redirects serves expired ones).",
+    ),
+)
+
+REPOSITORY_RENAMED = Rule(
+    id="repository-renamed",
+    applies=lambda f: f.signals.moved_to is not None,
+    title="The repository was renamed",
+    explain=lambda f: (
+        f"The registry answered 404 NAME_UNKNOWN for {f.repository} and named its new name, "
+        f"{f.signals.moved_to}. The strict client says {_q(f.v2_message)}; docker 1.12 fell back to V1 and "
+        f"says {_q(f.fb_message)}, which drops the hint."
+    ),
+    known=lambda f: (f"{f.repository} no longer exists under that name; it is now {f.signals.moved_to}.",),
+    unknowable=_none,
+    next_steps=lambda f: (
+        f"Pull the new name: `diagnose compare {f.host}/{f.signals.moved_to}:{f.ref or 'latest'}`.",
+        "Update image references (compose files, Kubernetes manifests, CI) to the new name.",
+    ),
+)
+
+BLOB_MISSING = Rule(
+    id="blob-missing",
+    applies=lambda f: bool(f.signals.missing_blobs) and not f.any_outcome(Outcome.OK),
+    title="The manifest names a blob the registry does not have",
+    explain=lambda f: (
+        f"The manifest of {f.image} was served, but the registry answered 404 for "
+        f"{', '.join(f.signals.missing_blobs)}: the image is incomplete there (an interrupted push, garbage "
+        "collection that ran while the tag pointed at it, or a mirror missing content). The strict client "
+        f"says {_q(f.v2_message)}; docker 1.12 says {_q(f.fb_message)}."
+    ),
+    known=lambda f: (
+        "The manifest exists and is readable.",
+        f"The registry does not have {len(f.signals.missing_blobs)} of the blobs it names.",
+    ),
+    unknowable=lambda f: ("Whether the blob exists in another repository of the same registry.",),
+    next_steps=lambda f: (
+        f"Push the image again (`docker push {f.host}/{f.image}`) so every blob is uploaded.",
+        "If garbage collection ran, check that it was run with the registry read-only.",
+    ),
+)
+
+WINDOWS_ONLY_IMAGE = Rule(
+    id="windows-only-image",
+    applies=lambda f: f.signals.windows_only and f.any_outcome(Outcome.UNSUPPORTED),
+    title="The image exists only for Windows",
+    explain=lambda f: (
+        f"The index of {f.image} lists only {', '.join(f.signals.index_platforms)}: it is a Windows image, "
+        "and a Linux host cannot run it. The strict client says "
+        f"{_q(f.v2_message)}; docker 1.12 says {_q(f.fb_message)}."
+    ),
+    known=lambda f: (f"The index offers: {', '.join(f.signals.index_platforms)}.",),
+    unknowable=_none,
+    next_steps=lambda f: (
+        "Pull it on a Windows host (docker in Windows-containers mode), or use a Linux variant of the image "
+        "(often another tag).",
+        f"See the platforms yourself: `skopeo inspect --raw docker://{_ref_for_cli(f)}`.",
+    ),
+)
+
+
 RULES: tuple[Rule, ...] = (
     TOOL_ERROR,
+    SCHEMA1_IMAGE,
     BOTH_OK,
     PLAIN_HTTP,
+    CLIENT_CERTIFICATE,
     TLS_ERROR,
+    DNS_FAILURE,
+    TOKEN_ENDPOINT_UNREACHABLE,
+    TLS_HANDSHAKE_CUT,
     CONNECTION_ERROR,
     TIMEOUT,
+    PROXY_IN_THE_WAY,
+    TOKEN_ANSWER_EMPTY,
     AUTH_FAILED,
+    TOKEN_REJECTED,
+    PULL_QUOTA_EXHAUSTED,
     RATE_LIMITED,
     OCI_NOT_ACCEPTED,
     ONLY_ON_V1,
     BASIC_NO_CREDENTIALS,
+    NAME_WITHOUT_LIBRARY,
+    TOKEN_WITHOUT_PULL,
     UNAUTHORIZED_HIDDEN_BY_V1,
     UNAUTHORIZED_ANONYMOUS,
     NO_PULL_ACCESS,
+    STORAGE_URL_EXPIRED,
     DENIED,
     NOT_A_REGISTRY,
+    REPOSITORY_RENAMED,
+    BLOB_MISSING,
     TAG_MISSING,
     REPOSITORY_MISSING,
+    WINDOWS_ONLY_IMAGE,
     NO_MATCHING_PLATFORM,
     INTEGRITY_ERROR,
     SERVER_ERROR,
@@ -689,5 +1069,32 @@ def diagnose(pulls: Sequence[PullResult], auth: AuthInfo) -> Diagnosis:
         explanation=rule.explain(facts),
         known=rule.known(facts),
         unknowable=rule.unknowable(facts),
-        next_steps=rule.next_steps(facts),
+        next_steps=_with_vendor(rule, facts),
     )
+
+
+# Which advice a registry vendor adds to a rule's own steps (vendors.py words it per vendor).
+_VENDOR_SITUATION: dict[str, Situation] = {
+    "unauthorized-hidden-by-v1": Situation.LOGIN,
+    "unauthorized-anonymous": Situation.LOGIN,
+    "basic-auth-no-credentials": Situation.LOGIN,
+    "credentials-rejected": Situation.CREDENTIALS,
+    "no-pull-access": Situation.PERMISSION,
+    "token-without-pull": Situation.PERMISSION,
+    "denied": Situation.PERMISSION,
+    "token-rejected": Situation.TOKEN_EXPIRED,
+    "rate-limited": Situation.RATE_LIMIT,
+    "pull-quota-exhausted": Situation.RATE_LIMIT,
+    "tag-missing": Situation.NOT_FOUND,
+    "repository-missing": Situation.NOT_FOUND,
+}
+
+
+def _with_vendor(rule: Rule, facts: Facts) -> tuple[str, ...]:
+    """The rule's steps, then what this registry's vendor needs (ECR's 12-hour tokens, …)."""
+    steps = rule.next_steps(facts)
+    situation = _VENDOR_SITUATION.get(rule.id)
+    if situation is None or facts.signals.vendor is None:
+        return steps
+    extra = advice(facts.signals.vendor, situation, facts.host)
+    return steps + tuple(step for step in extra if step not in steps)

@@ -35,6 +35,7 @@ from diagnose.pullers.v2_only import pull_v2_only
 from diagnose.pullers.v2_then_v1 import is_insecure, pull_v2_then_v1
 from diagnose.redact import learned_secrets, redact_headers, scrub_text, scrub_value
 from diagnose.rules import diagnose, tool_failure_diagnosis
+from diagnose.tls_material import NO_TLS_MATERIAL, TlsMaterial
 from diagnose.transport import HttpClient, Recorder, RecordingClient, TransportOptions
 
 Puller = Callable[[ImageReference, HttpClient, PullOptions], PullResult]
@@ -97,6 +98,19 @@ def run_pull(
         # docker 1.12 skips certificate verification for insecure registries (127.0.0.0/8
         # always): registry/registry.go newTLSConfig sets InsecureSkipVerify.
         transport = dataclasses.replace(transport, verify=False)
+    elif docker_family and ref.domain == "docker.io" and transport.verify is False:
+        # The Hub's endpoints always use tlsconfig.ServerDefault (moby v1.12.6
+        # registry/service_v2.go:11-13, service_v1.go:10-12): docker verifies them whatever
+        # diagnose's --no-tls-verify says.
+        transport = dataclasses.replace(transport, verify=True)
+    # certs.d material only where the client verifies: docker reads certs.d only for secure
+    # registries (registry/registry.go newTLSConfig: "if isSecure && CertsDir() != \"\""), so
+    # an insecure (127.0.0.0/8) registry never gets docker's client certificate either.
+    material = tls_material_for(strategy, options)
+    if material.found and transport.verify is not False:
+        transport = dataclasses.replace(
+            transport, ca_files=material.ca_files, client_cert=material.client_cert
+        )
     client = RecordingClient(recorder or Recorder(), strategy, transport, secrets=secrets_of(options))
     if cancel is not None:
         cancel.register(client)
@@ -106,6 +120,16 @@ def run_pull(
         if learned is not None:
             learned.extend(client.secrets())
         client.close()
+
+
+def tls_material_for(strategy: Strategy, options: PullOptions) -> TlsMaterial:
+    """The certs.d files the client behind ``strategy`` reads: docker's pulls read docker's
+    directory, the strict pull containers/image's; containerd reads its hosts.toml instead."""
+    if strategy in (Strategy.V2_THEN_V1, Strategy.DOCKER_ENDPOINTS):
+        return options.docker_tls
+    if strategy is Strategy.V2_ONLY:
+        return options.containers_tls
+    return NO_TLS_MATERIAL
 
 
 TOOL_ERROR_EVENT = "diagnose.tool_error"

@@ -19,13 +19,17 @@ import base64
 import contextlib
 import http.client
 import ipaddress
+import os
 import socket
+import ssl
+import tempfile
 import threading
 import time
 import weakref
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from http.cookiejar import DefaultCookiePolicy
+from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
@@ -223,6 +227,15 @@ def _without(pairs: Sequence[tuple[str, str]], *names: str) -> list[tuple[str, s
     return [(k, v) for k, v in pairs if k.lower() not in lowered]
 
 
+def _system_bundle() -> str | None:
+    """The OS trust store Go clients read (Debian: /etc/ssl/certs/ca-certificates.crt)."""
+    paths = ssl.get_default_verify_paths()
+    if paths.cafile and os.path.isfile(paths.cafile):
+        return paths.cafile
+    fallback = "/etc/ssl/certs/ca-certificates.crt"
+    return fallback if os.path.isfile(fallback) else str(requests.utils.DEFAULT_CA_BUNDLE_PATH)
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost" or host.endswith(".localhost"):
         return True
@@ -272,6 +285,8 @@ class RecordingClient:
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         self._session = session
+        self._bundle: str | None = None  # a temporary CA bundle: the roots plus options.ca_files
+        self._verify = self._verify_setting(options)
         if options.verify is False:
             # The user asked for it (--tls-verify=false); the warning would only be noise.
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
@@ -289,6 +304,27 @@ class RecordingClient:
     def close(self) -> None:
         self._timer.cancel()
         self._session.close()
+        if self._bundle is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self._bundle)
+            self._bundle = None
+
+    def _verify_setting(self, options: TransportOptions) -> bool | str:
+        """requests' ``verify``: certs.d CAs are added to the roots in use (the system's, or
+        the --ca-cert bundle), as Go clients add them to the pool (tlsclientconfig)."""
+        if options.verify is False or not options.ca_files:
+            return options.verify
+        base = options.verify if isinstance(options.verify, str) else _system_bundle()
+        parts: list[bytes] = []
+        for path in (base, *options.ca_files):
+            if path:
+                with contextlib.suppress(OSError):
+                    parts.append(Path(path).read_bytes().rstrip(b"\n") + b"\n")
+        handle, name = tempfile.mkstemp(prefix="diagnose-ca-", suffix=".pem")
+        with os.fdopen(handle, "wb") as out:
+            out.write(b"".join(parts))
+        self._bundle = name
+        return name
 
     def abort(self, reason: str = "interrupted") -> None:
         """Stop this client now: open requests fail at once, later ones are not sent (Ctrl-C)."""
@@ -551,7 +587,8 @@ class RecordingClient:
                         stream=True,
                         allow_redirects=False,
                         timeout=(per_io, per_io),
-                        verify=self._options.verify,
+                        verify=self._verify,
+                        cert=self._options.client_cert,
                         proxies={"http": proxy, "https": proxy} if proxy else {},
                     )
                 except SEND_ERRORS as exc:

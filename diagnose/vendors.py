@@ -291,7 +291,10 @@ def advice(vendor: Vendor | None, situation: Situation, host: str = "") -> tuple
                 "Add the user (at least Limited Guest) or a robot account with pull permission to the "
                 "Harbor project.",
             ),
-            Situation.NOT_FOUND: ("Harbor image names start with the project: `HOST/project/repository`.",),
+            Situation.NOT_FOUND: (
+                "Harbor image names start with the project: "
+                f"`{_bare_host(host) or 'registry'}/project/repository`.",
+            ),
             Situation.RATE_LIMIT: ("A proxy-cache project relays the upstream's rate limit.",),
         }
     elif vendor is QUAY:

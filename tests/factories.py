@@ -537,6 +537,20 @@ def scenario_tls(host: str = "registry.corp.example") -> Pulls:
     )
 
 
+def scenario_tls_client_certificate(host: str = "registry.corp.example") -> Pulls:
+    """A mutual-TLS registry: the handshake ends with its 'certificate required' alert."""
+    return _transport_scenario(
+        Outcome.TLS_ERROR, FailureKind.TLS, f"TLS with {host}: tlsv13 alert certificate required", host
+    )
+
+
+def scenario_tls_cut(host: str = "registry.corp.example") -> Pulls:
+    """The server closed the connection during the handshake: no verdict in the evidence."""
+    return _transport_scenario(
+        Outcome.TLS_ERROR, FailureKind.TLS, f"TLS with {host}: EOF occurred in violation of protocol", host
+    )
+
+
 def scenario_connection(host: str = "nosuchhost.example") -> Pulls:
     return _transport_scenario(
         Outcome.CONNECTION_ERROR, FailureKind.DNS, f"dial tcp: lookup {host}: no such host", host

@@ -243,11 +243,13 @@ def serve(
     *,
     tls: bool = False,
     names: Sequence[str] = ("127.0.0.1", "localhost"),
+    client_ca: str | None = None,
 ) -> Iterator[RunningServer]:
     """Run ``handler`` on 127.0.0.1 (a free port) in a thread; stop it cleanly on exit.
 
     With ``tls=True`` the certificate covers ``names`` (pass other names to provoke a
-    hostname mismatch) and ``RunningServer.ca_path`` is the CA to trust.
+    hostname mismatch) and ``RunningServer.ca_path`` is the CA to trust. With ``client_ca`` the
+    server requires a client certificate signed by that CA (mutual TLS).
     """
     server = _Server(handler)
     ca_path: str | None = None
@@ -256,6 +258,9 @@ def serve(
             pki = make_pki(Path(tmp), names)
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(pki.cert_path, pki.key_path)
+            if client_ca is not None:
+                context.load_verify_locations(client_ca)
+                context.verify_mode = ssl.CERT_REQUIRED
             server.tls_context = context
             ca_path = pki.ca_path
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

@@ -230,11 +230,12 @@ def test_replay_rejects_garbage(capsys: pytest.CaptureFixture[str], tmp_path: Pa
     assert run(capsys, "replay", str(bad)).code == 2
 
 
-def test_demo_runs_every_scenario_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
-    result = run(capsys, "demo")
+def test_demo_runs_the_named_scenarios_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    # Every scenario is compared in tests/test_catalogue.py; here the command's terminal output.
+    result = run(capsys, "demo", "missing-image", "v1-only")
     assert result.code == 0, result.err
-    for number in range(1, 7):
-        assert re.search(rf"\b{number}\. ", result.out)
+    for name in ("missing-image", "v1-only"):
+        assert re.search(rf"\b{name}: ", result.out)
     flat = " ".join(result.out.split())
     assert "Error: image library/thisimagedoesntexist:latest not found" in flat
     assert "this image was pulled from a legacy registry" in flat

@@ -14,7 +14,7 @@ import pytest
 from diagnose.lab import LAB_USERS, Lab, LabAuth, LabConfig, start_lab
 from diagnose.model import Outcome, Protocol, header_value
 from diagnose.pullers.options import PullOptions
-from diagnose.pullers.v2_then_v1 import _tag_was_defaulted, pull_endpoints
+from diagnose.pullers.v2_then_v1 import _tag_was_defaulted, lookup_ip, pull_endpoints
 from diagnose.reference import parse_reference
 from diagnose.run import run_pulls
 from diagnose.transport import TransportOptions
@@ -23,62 +23,64 @@ from tests.helpers_http import OpenV2Handler, make_pki, serve
 VERSION = ("Docker-Distribution-API-Version", "registry/2.0")
 
 
+RESOLVED = {
+    "reg.example": ("192.0.2.7",),
+    "lvh.me": ("127.0.0.1",),  # a public name that resolves to loopback
+    "ten.example": ("10.1.2.3",),
+    "localhost": ("127.0.0.1", "::1"),
+}
+
+
+def fake_lookup(host: str) -> tuple[str, ...]:
+    """registry/config.go:155 lookupIP, answered from a table: no DNS in tests."""
+    if host in RESOLVED:
+        return RESOLVED[host]
+    return (host,) if host[:1].isdigit() else ()
+
+
+SECURE_2 = ["https://{h} v2", "https://{h} v1"]
+HUB = ["https://registry-1.docker.io v2", "https://index.docker.io v1"]
+INSECURE_4 = ["https://{h} v2", "http://{h} v2", "https://{h} v1", "http://{h} v1"]
+
+
 @pytest.mark.parametrize(
     ("ref", "options", "expected"),
     [
-        ("ubuntu", PullOptions(), ["https://registry-1.docker.io v2", "https://index.docker.io v1"]),
-        (
-            "registry-1.docker.io/library/x",
-            PullOptions(),
-            ["https://registry-1.docker.io v2", "https://index.docker.io v1"],
-        ),
-        ("reg.example/x", PullOptions(), ["https://reg.example v2", "https://reg.example v1"]),
-        (
-            "reg.example:5000/x",
-            PullOptions(insecure_registries=("reg.example:5000",)),
-            [
-                "https://reg.example:5000 v2",
-                "http://reg.example:5000 v2",
-                "https://reg.example:5000 v1",
-                "http://reg.example:5000 v1",
-            ],
-        ),
-        (
-            "10.1.2.3:5000/x",
-            PullOptions(insecure_registries=("10.0.0.0/8",)),
-            [
-                "https://10.1.2.3:5000 v2",
-                "http://10.1.2.3:5000 v2",
-                "https://10.1.2.3:5000 v1",
-                "http://10.1.2.3:5000 v1",
-            ],
-        ),
-        (
-            "127.0.0.1:5000/x",
-            PullOptions(),
-            [
-                "https://127.0.0.1:5000 v2",
-                "http://127.0.0.1:5000 v2",
-                "https://127.0.0.1:5000 v1",
-                "http://127.0.0.1:5000 v1",
-            ],
-        ),
-        (
-            "localhost:5000/x",
-            PullOptions(),
-            [
-                "https://localhost:5000 v2",
-                "http://localhost:5000 v2",
-                "https://localhost:5000 v1",
-                "http://localhost:5000 v1",
-            ],
-        ),
+        pytest.param("ubuntu", PullOptions(), HUB, id="hub"),
+        # D2: reference/reference.go:174-187 maps only index.docker.io to docker.io
+        pytest.param("registry-1.docker.io/library/x", PullOptions(), SECURE_2, id="D2-registry-1"),
+        pytest.param("index.docker.io/library/x", PullOptions(), HUB, id="index-is-the-hub"),
+        # D7: config.go:120-126, the Hub is secure whatever the flags say
+        pytest.param("ubuntu", PullOptions(insecure_registries=("docker.io",), tls_verify=False), HUB,
+                     id="D7-hub-never-insecure"),
+        pytest.param("reg.example/x", PullOptions(), SECURE_2, id="private"),
+        pytest.param("reg.example:5000/x", PullOptions(insecure_registries=("reg.example:5000",)), INSECURE_4,
+                     id="exact-name"),
+        pytest.param("reg.example:5000/x", PullOptions(insecure_registries=("reg.example",)), SECURE_2,
+                     id="D7-name-without-port-does-not-match"),
+        pytest.param("10.1.2.3:5000/x", PullOptions(insecure_registries=("10.0.0.0/8",)), INSECURE_4,
+                     id="cidr"),
+        pytest.param("10.1.2.3:5000/x", PullOptions(insecure_registries=("10.1.2.3",)), SECURE_2,
+                     id="D7-bare-ip-is-not-a-32"),
+        pytest.param("ten.example:5000/x", PullOptions(insecure_registries=("10.0.0.0/8",)), INSECURE_4,
+                     id="D7-cidr-matches-a-resolved-name"),
+        pytest.param("lvh.me:5000/x", PullOptions(), INSECURE_4, id="D7-name-resolving-to-loopback"),
+        pytest.param("127.0.0.1:5000/x", PullOptions(), INSECURE_4, id="loopback-ip"),
+        pytest.param("localhost:5000/x", PullOptions(), INSECURE_4, id="localhost"),
+        pytest.param("unresolvable.invalid:5000/x", PullOptions(), SECURE_2, id="unresolvable-is-secure"),
     ],
-)
+)  # fmt: skip
 def test_endpoint_list(ref: str, options: PullOptions, expected: list[str]) -> None:
-    """moby v1.12.6 registry/service_v2.go + service_v1.go (client-behaviours §1.2)."""
-    endpoints = pull_endpoints(parse_reference(ref), options)
-    assert [f"{e.url} v{e.version}" for e in endpoints] == expected
+    """moby v1.12.6 registry/service.go:243-260, service_v2.go, service_v1.go, config.go:84-178."""
+    parsed = parse_reference(ref)
+    endpoints = pull_endpoints(parsed, options, fake_lookup)
+    assert [f"{e.url} v{e.version}" for e in endpoints] == [line.format(h=parsed.domain) for line in expected]
+
+
+def test_lookup_ip_reads_literals_without_dns() -> None:
+    assert lookup_ip("10.1.2.3") == ("10.1.2.3",)
+    assert lookup_ip("::1") == ("::1",)
+    assert "127.0.0.1" in lookup_ip("localhost")
 
 
 @pytest.mark.parametrize(

@@ -242,13 +242,19 @@ def legacy_details_code(status: int) -> str:
 _PLAIN_HTTP = re.compile(r"wrong.version.number|record.layer.failure|unknown.protocol|http.request", re.I)
 _UNKNOWN_CA = re.compile(r"self.signed|unable to get local issuer|unknown ca|unknown authority", re.I)
 _EXPIRED = re.compile(r"expired|not yet valid", re.I)
+# The server wanted a client certificate: TLS 1.3 alert 116 (OpenSSL "tlsv13 alert certificate
+# required"), TLS 1.2 "bad certificate" (42).
+_CLIENT_CERT = re.compile(r"certificate.required|alert bad certificate|bad_certificate", re.I)
 _HOSTNAME = re.compile(r"hostname|doesn't match|does not match|ip address mismatch", re.I)
 
 
 def classify_tls(detail: str) -> str:
-    """``plain_http`` | ``unknown_authority`` | ``expired`` | ``hostname`` | ``other``."""
+    """``plain_http`` | ``client_certificate`` | ``unknown_authority`` | ``expired`` | ``hostname``
+    | ``other``."""
     if _PLAIN_HTTP.search(detail):
         return "plain_http"
+    if _CLIENT_CERT.search(detail):
+        return "client_certificate"
     if _HOSTNAME.search(detail):
         return "hostname"
     if _EXPIRED.search(detail):
@@ -268,8 +274,12 @@ def looks_like_eof(detail: str) -> bool:
 
 
 def is_read_timeout(detail: str) -> bool:
+    """The connection was made but the answer stalled (diagnose.transport_failures wording)."""
     lowered = detail.lower()
-    return "read timed out" in lowered or "readtimeout" in lowered
+    return any(
+        marker in lowered
+        for marker in ("read timed out", "readtimeout", "(read timeout)", "while reading the body")
+    )
 
 
 def host_of(host_port: str) -> str:

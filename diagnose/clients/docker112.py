@@ -1,6 +1,6 @@
 """How Docker Engine 1.12.6 words and treats pull errors (V2 first, then the V1 fallback).
 
-Sources (read through the search tool and summarised in reference/client-behaviours.md §1.3-§1.7):
+Sources (read at the tag; each function cites file and line):
 - M12 = moby/moby v1.12.6 ``78d18021ecba00c00730dec9d56de6896f9e708d``: distribution/errors.go
   (shouldV2Fallback, continueOnError), distribution/pull_v2.go (allowV1Fallback),
   distribution/pull_v1.go, registry/session.go (GetRepositoryData), engine-api client/request.go;
@@ -19,15 +19,21 @@ finally shows also depends on ``daemon_message`` (streamed or not).
 from __future__ import annotations
 
 import base64
+import dataclasses
+import ipaddress
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from urllib.parse import parse_qsl, quote_plus
 
+from diagnose.challenge import Challenge, parse_challenges
 from diagnose.clients import (
     NO_BASIC_AUTH_CREDENTIALS,
     NO_ERRORS_IN_BODY,
     NO_SPACE_LEFT,
+    GoErrcode,
     classify_tls,
     code_text,
     decode_errcode,
@@ -40,7 +46,7 @@ from diagnose.clients import (
     looks_like_eof,
 )
 from diagnose.errors_body import default_message
-from diagnose.model import FailureKind
+from diagnose.model import FailureKind, Headers, header_values
 
 CLIENT = "docker 1.12.6"
 
@@ -87,6 +93,63 @@ def _single(code: str, message: str, *, bare: bool) -> V2Error:
     return V2Error(V2ErrorKind.ERROR, (code,), f"{code_text(code)}: {message}", (False,))
 
 
+def confirms_v2(headers: Headers) -> bool:
+    """``foundVersion`` of M12 registry/auth.go:256-300 PingV2Registry: a
+    Docker-Distribution-API-Version value, split on white space, that reads ``registry/2.0``
+    with the type compared case-insensitively (D12 auth/api_version.go:28-58; D9)."""
+    for value in header_values(headers, "Docker-Distribution-API-Version"):
+        for version in value.split():
+            kind, slash, number = version.partition("/")
+            if slash and kind.lower() == "registry" and number == "2.0":
+                return True
+    return False
+
+
+def ping_challenges(lines: Sequence[str]) -> tuple[Challenge, ...]:
+    """D12 auth/authchallenge.go:117-165: one challenge per WWW-Authenticate line (the first
+    scheme of a line; a second scheme on the same line is never read), scheme lower-cased."""
+    out: list[Challenge] = []
+    for line in lines:
+        parsed = parse_challenges([line])
+        if parsed:
+            out.append(parsed[0])
+    return tuple(out)
+
+
+# D12 registry/api/errcode/register.go and registry/api/v2/errors.go: the codes docker 1.12 knows.
+# Later distribution added PAGINATION_NUMBER_INVALID and RANGE_INVALID; 1.12 reads them as UNKNOWN
+# (errcode ErrorCode.UnmarshalText falls back to ErrorCodeUnknown) (D14).
+CODES_112 = frozenset(
+    {
+        "UNKNOWN",
+        "UNSUPPORTED",
+        "UNAUTHORIZED",
+        "DENIED",
+        "UNAVAILABLE",
+        "TOOMANYREQUESTS",
+        "DIGEST_INVALID",
+        "SIZE_INVALID",
+        "NAME_INVALID",
+        "TAG_INVALID",
+        "NAME_UNKNOWN",
+        "MANIFEST_UNKNOWN",
+        "MANIFEST_INVALID",
+        "MANIFEST_UNVERIFIED",
+        "MANIFEST_BLOB_UNKNOWN",
+        "BLOB_UNKNOWN",
+        "BLOB_UPLOAD_UNKNOWN",
+        "BLOB_UPLOAD_INVALID",
+    }
+)
+
+
+def _registered_in_112(entry: GoErrcode) -> GoErrcode:
+    if entry.code in CODES_112:
+        return entry
+    bare = entry.detail is None and entry.message in ("", default_message("UNKNOWN"))
+    return dataclasses.replace(entry, code="UNKNOWN", bare=bare)
+
+
 def v2_response_error(status: int, status_text: str, body: bytes) -> V2Error:
     """D12 HandleErrorResponse for a non-2xx V2 answer (1.12 does not read WWW-Authenticate).
 
@@ -101,7 +164,8 @@ def v2_response_error(status: int, status_text: str, body: bytes) -> V2Error:
     if details is not None:
         return _single(legacy_details_code(status), details, bare=False)
 
-    entries, parse_error = decode_errcode(body)
+    decoded, parse_error = decode_errcode(body)
+    entries = tuple(_registered_in_112(entry) for entry in decoded)
     if parse_error is None and not entries:
         parse_error = NO_ERRORS_IN_BODY
     if parse_error is not None:
@@ -129,45 +193,94 @@ def url_error(method: str, url: str, inner: str) -> str:
     return f"{go_method_op(method)} {url}: {inner}"
 
 
-def transport_error_text(kind: FailureKind, host_port: str, detail: str) -> str:
+# The texts below come from Go 1.6's standard library (docker 1.12.6 was built with go1.6.4,
+# Dockerfile:123), whose source was not read here: each says how it was established.
+
+NO_TIMEOUT_HANG = (
+    "(no output: docker 1.12 sets no timeout on this request and would wait for ever; diagnose gave up)"
+)
+"""M12 registry/registry.go:164-189 and D12 repository.go: only the V2 ping (registry/auth.go:265-268)
+and the token fetch (D12 auth/session.go:220-225) have an ``http.Client.Timeout`` (15 s); every
+other request has only the dialer's 30 s and the 10 s TLS handshake timeout, so a stalled
+read never ends."""
+
+
+def transport_error_text(
+    kind: FailureKind, host_port: str, detail: str, *, client_timeout: bool = True
+) -> str:
     """The inner text of a network failure as Go 1.6 worded it (the part after ``Get URL: ``).
 
-    ``detail`` is the transport's recorded Python-side detail, used to pick the TLS / timeout /
-    EOF variant; for kinds with no Go equivalent it is returned unchanged.
+    ``host_port`` is the address Go dialled: the resolved IP with its port, always (net.OpError;
+    D5). ``detail`` is the transport's recorded Python-side detail, used to pick the TLS /
+    timeout / EOF variant; for kinds with no Go equivalent it is returned unchanged.
+    ``client_timeout`` says whether the request had an ``http.Client.Timeout`` (D4).
     """
     if kind is FailureKind.REFUSED:
         # observed with Go 1.6/1.7 daemons (e.g. moby/moby#27281-era reports)
         return f"dial tcp {host_port}: getsockopt: connection refused"
     if kind is FailureKind.DNS:
-        # (derived) Go adds " on <resolver>:53" when the resolver answered
+        # unverified: Go adds " on <resolver>:53" when its own resolver got an answer
         return f"dial tcp: lookup {host_of(host_port)}: no such host"
     if kind is FailureKind.TLS:
-        variant = classify_tls(detail)
-        if variant == "plain_http":
-            # observed: an https client against a plain-http port reads "HTTP/" as a TLS record
-            # header whose length bytes are "P/" = 20527
-            return "tls: oversized record received with length 20527"
-        if variant == "expired":
-            return "x509: certificate has expired or is not yet valid"  # (derived)
-        if variant == "hostname":
-            return f"x509: certificate is not valid for {host_of(host_port)}"  # (derived, approximate)
-        if variant == "unknown_authority":
-            return "x509: certificate signed by unknown authority"  # observed (docker/for-win#23)
-        return "remote error: tls: handshake failure"  # (derived)
+        return tls_error_text(classify_tls(detail), host_of(host_port))
     if kind is FailureKind.TIMEOUT:
+        if client_timeout:
+            if is_read_timeout(detail):
+                return "net/http: request canceled"  # unverified: Go 1.6 Client.Timeout while reading
+            # unverified: Go 1.6 Client.Timeout during the dial; whether Go 1.6 appended
+            # " (Client.Timeout exceeded while awaiting headers)" is not known (observed from Go 1.7.3)
+            return "net/http: request canceled while waiting for connection"
         if is_read_timeout(detail):
-            return "net/http: request canceled"  # (derived) Client.Timeout while reading
-        # (derived) Go 1.6 http.Client.Timeout firing during the dial
-        return "net/http: request canceled while waiting for connection"
+            return NO_TIMEOUT_HANG
+        # observed wording of a dial that ran into the dialer's Timeout (registry/registry.go:170-174)
+        return f"dial tcp {host_port}: i/o timeout"
     if looks_like_eof(detail) and kind in (FailureKind.RESET, FailureKind.OTHER):
         return "EOF"  # observed: docker-archive/docker-registry#1076
     if kind is FailureKind.RESET:
-        # (derived) Go prints "read tcp <local>-><remote>: read: connection reset by peer";
+        # approximate: Go prints "read tcp <local>-><remote>: read: connection reset by peer";
         # the local address is not recorded, so only the remote one is shown.
         return f"read tcp {host_port}: read: connection reset by peer"
     if kind is FailureKind.TOO_MANY_REDIRECTS:
         return "stopped after 10 redirects"  # Go net/http defaultCheckRedirect
     return detail
+
+
+def tls_error_text(variant: str, host: str) -> str:
+    """A TLS failure as Go 1.6 crypto/tls and crypto/x509 word it (D3).
+
+    Only OpenSSL's first complaint is recorded, so for a certificate with several faults this
+    follows OpenSSL's order (usually the chain first); Go 1.6's x509 Verify reports expiry, then
+    the host name, then the chain (unverified: the Go source was not read).
+    """
+    if variant == "plain_http":
+        # observed: an https client against a plain-http port reads "HTTP/" as a TLS record
+        # header whose length bytes are "P/" = 20527
+        return "tls: oversized record received with length 20527"
+    if variant == "expired":
+        return "x509: certificate has expired or is not yet valid"  # observed (moby#20137)
+    if variant == "hostname":
+        if _is_ip(host):
+            # observed form (moby#10802 era); unverified that the certificate has no IP SANs: with
+            # other IP SANs Go says "x509: certificate is valid for <IPs>, not <ip>"
+            return f"x509: cannot validate certificate for {host} because it doesn't contain any IP SANs"
+        # observed form (moby#10802, moby#32960); the certificate's names are not recorded
+        return f"x509: certificate is valid for {CERTIFICATE_NAMES_UNKNOWN}, not {host}"
+    if variant == "unknown_authority":
+        return "x509: certificate signed by unknown authority"  # observed (docker/for-win#23)
+    # observed: Go 1.7 added "tls: " to alert texts (moby PR #23254); Go 1.6 prints the bare alert
+    return "remote error: handshake failure"
+
+
+CERTIFICATE_NAMES_UNKNOWN = "…"
+"""Stands for the certificate's DNS names (or CN), which the recording does not hold."""
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def transport_v2_error(method: str, url: str, inner: str) -> V2Error:
@@ -393,6 +506,12 @@ def legacy_registry_line(full_name: str) -> str:
     )
 
 
+def invalid_reference_error(text: str) -> str:
+    """M12 reference/reference.go:56-58 ParseNamed, printed by the 1.12 CLI before any pull (D15;
+    diagnose itself rejects a bad reference with its own message, before either pull)."""
+    return f"Error parsing reference: {go_quote(text)} is not a valid repository/tag"
+
+
 def default_tag_line(tag: str = "latest") -> str:
     """M12 api/client/image/pull.go:52-55 when the reference had no tag."""
     return f"Using default tag: {tag}"
@@ -512,6 +631,142 @@ def _b64url(text: object) -> bytes:
     if not isinstance(text, str):
         raise TypeError("not a string")
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+# --- the token request and answer (D12 registry/client/auth/session.go:362-443; D6, D10) -------
+
+
+def token_url(realm: str, service: str | None, scope: str, account: str | None) -> str:
+    """The token URL as D12 fetchTokenWithBasicAuth builds it (session.go:364-396).
+
+    The realm's own query is parsed and re-encoded together with ``service``, ``scope`` and
+    ``account`` by ``url.Values.Encode``, which sorts the keys (account, scope, service, …) and
+    escapes like ``url.QueryEscape`` (``+`` for a space, ``%XX`` for ``:`` and ``/``).
+    """
+    base, _, query = realm.partition("?")
+    params: dict[str, list[str]] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        params.setdefault(key, []).append(value)
+    if service:
+        params.setdefault("service", []).append(service)
+    params.setdefault("scope", []).append(scope)
+    if account:
+        params.setdefault("account", []).append(account)
+    encoded = "&".join(
+        f"{quote_plus(key, safe='')}={quote_plus(value, safe='')}"
+        for key in sorted(params)
+        for value in params[key]
+    )
+    return f"{base}?{encoded}"
+
+
+def token_answer(status: int, status_text: str, body: bytes) -> tuple[str | None, str | None]:
+    """(token, None) or (None, Go's error text) for a token server's answer (session.go:404-429).
+
+    Any 2xx or 3xx is a success (client.SuccessStatus); the body goes through a json.Decoder
+    into ``getTokenResponse`` (session.go:354-360: fields matched case-insensitively, a wrong
+    type fails the decode); ``access_token`` wins over ``token``; neither is ErrNoToken.
+    """
+    if not 200 <= status <= 399:
+        return None, v2_response_error(status, status_text, body).text
+    problem = _token_decode_error(body)
+    if problem is not None:
+        return None, f"unable to decode token response: {problem}"
+    data = json.JSONDecoder().raw_decode(body.decode("utf-8", errors="replace").lstrip(" \t\r\n"))[0]
+    fields = _go_fields(data) if isinstance(data, dict) else {}
+    token = fields.get("access_token") or fields.get("token")
+    if not isinstance(token, str) or not token:
+        return None, NO_TOKEN
+    return token, None
+
+
+_TOKEN_FIELDS = {
+    "token": "string",
+    "access_token": "string",
+    "expires_in": "int",
+    "issued_at": "time.Time",
+    "refresh_token": "string",
+}
+
+
+def _go_fields(data: dict[str, object]) -> dict[str, object]:
+    """encoding/json's field matching: an exact key wins, else the last case-insensitive one."""
+    out: dict[str, object] = {}
+    for key, value in data.items():
+        name = key.lower()
+        if name in _TOKEN_FIELDS and (name not in out or key == name):
+            out[name] = value
+    return out
+
+
+def _token_decode_error(body: bytes) -> str | None:
+    text = body.decode("utf-8", errors="replace")
+    if not text.strip(" \t\r\n"):
+        return "EOF"
+    try:
+        data, _ = json.JSONDecoder().raw_decode(text.lstrip(" \t\r\n"))
+    except RecursionError:
+        return "exceeded max depth"
+    except ValueError:
+        syntax = decode_errcode(body)[1] or "unexpected EOF"
+        return "unexpected EOF" if syntax == "unexpected end of JSON input" else syntax
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        return f"json: cannot unmarshal {_json_kind(data)} into Go value of type auth.getTokenResponse"
+    for name, value in _go_fields(data).items():
+        go_type = _TOKEN_FIELDS[name]
+        if value is None:
+            continue
+        if go_type == "string" and not isinstance(value, str):
+            return f"json: cannot unmarshal {_json_kind(value)} into Go value of type string"
+        if go_type == "int" and (isinstance(value, bool) or not isinstance(value, int)):
+            if isinstance(value, float) and value.is_integer() is False:
+                return f"json: cannot unmarshal number {value} into Go value of type int"
+            if not isinstance(value, float):
+                return f"json: cannot unmarshal {_json_kind(value)} into Go value of type int"
+        if go_type == "time.Time":
+            problem = _time_error(json.dumps(value, ensure_ascii=False))
+            if problem is not None:
+                return problem
+    return None
+
+
+_TIME_LAYOUT = (
+    ('"', r'"'),
+    ("2006", r"\d{4}"),
+    ("-", "-"),
+    ("01", r"\d{2}"),
+    ("-", "-"),
+    ("02", r"\d{2}"),
+    ("T", "T"),
+    ("15", r"\d{2}"),
+    (":", ":"),
+    ("04", r"\d{2}"),
+    (":", ":"),
+    ("05", r"\d{2}(\.\d+)?"),
+    ("Z07:00", r"Z|[+-]\d{2}:\d{2}"),
+    ('"', r'"'),
+)
+
+
+def _time_error(raw: str) -> str | None:
+    """time.Time.UnmarshalJSON: ``Parse(`"`+RFC3339+`"`, raw)`` and its ParseError text.
+
+    (unverified) Go 1.6 ``time.ParseError.Error`` read from memory: the element names and the
+    unescaped quoting; only the first element that does not match is reported.
+    """
+    layout = '"2006-01-02T15:04:05Z07:00"'
+    at = 0
+    for name, pattern in _TIME_LAYOUT:
+        match = re.match(pattern, raw[at:])
+        if match is None:
+            rest = raw[at:]
+            return f'parsing time "{raw}" as "{layout}": cannot parse "{rest}" as "{name}"'
+        at += match.end()
+    if at != len(raw):
+        return f'parsing time "{raw}": extra text: {raw[at:]}'
+    return None
 
 
 # --- V2 texts after the manifest (M12 distribution/pull_v2.go, D12) ---------------------------
@@ -663,6 +918,21 @@ def v1_image_error(tag: str, full_name: str, inner: str) -> str:
 # --- the daemon log (M12 distribution/pull.go; logrus lines, shown as notes) ------------------
 
 
+def note_confirmed_v2(host: str) -> str:
+    """M12 registry/auth.go:256-300: the ping's version header sets foundVersion (confirmedV2)."""
+    return f"{host} sent Docker-Distribution-API-Version: registry/2.0 (confirmedV2)"
+
+
+def note_token_granted(scope: str, access: Sequence[str]) -> str:
+    """What the token the daemon got allows (diagnose.facts reads this note)."""
+    return f"token for {scope} granted: {', '.join(access) or 'nothing'}"
+
+
+def note_v1_fallback(error_text: str) -> str:
+    """M12 distribution/pull_v2.go:749-776 allowV1Fallback clears confirmedV2."""
+    return f"V2 error allows V1 fallback (confirmedV2 cleared): {error_text}"
+
+
 def log_skipping_v1(url: str) -> str:
     """M12 distribution/pull.go:121."""
     return f"skipping v1 endpoint {url} because v2 registry was detected"
@@ -689,18 +959,32 @@ def log_not_continuing(error_text: str) -> str:
 
 
 __all__ = [
+    "ACCEPT",
+    "CERTIFICATE_NAMES_UNKNOWN",
     "CLIENT",
+    "CODES_112",
     "FALLBACK_CODES",
+    "LAYER_RETRY_NOTE",
     "LOGIN_PROMPT",
+    "MANIFEST_LIST",
+    "MANIFEST_NOT_MODIFIED",
+    "MISSING_SIGNATURE_KEY",
     "NON_TTY_LOGIN_ERROR",
     "NO_DIGEST_ON_V1",
     "NO_REGISTRY_ENDPOINT",
     "NO_SUPPORTED_PLATFORM",
+    "NO_TIMEOUT_HANG",
     "NO_TOKEN",
+    "PLUGIN_MANIFEST",
+    "SCHEMA2",
+    "SIGNED_SCHEMA1",
     "TERMINAL_VARIANT",
     "UNKNOWN_BLOB",
     "UNSUPPORTED_MANIFEST",
+    "V1_JSON_RETRY_NOTE",
     "CliFailure",
+    "ManifestKind",
+    "V1Body",
     "V2Error",
     "V2ErrorKind",
     "allow_v1_fallback",
@@ -708,6 +992,7 @@ __all__ = [
     "cli_failure",
     "config_error",
     "config_verification_failed",
+    "confirms_v2",
     "continue_on_error",
     "daemon_http_status",
     "daemon_message",
@@ -715,6 +1000,7 @@ __all__ = [
     "digest_line",
     "downloaded_status_line",
     "go_trim_space",
+    "invalid_reference_error",
     "layer_transport_error",
     "layer_verification_failed",
     "legacy_registry_line",
@@ -723,19 +1009,34 @@ __all__ = [
     "log_skipping_non_tls",
     "log_skipping_v1",
     "log_trying",
+    "login_hides_error_note",
+    "manifest_response_error",
     "no_basic_credentials_error",
     "no_endpoints_error",
+    "note_confirmed_v2",
+    "note_token_granted",
+    "note_v1_fallback",
+    "ping_challenges",
     "pulling_from_line",
     "pulling_repository_line",
+    "schema1_canonical",
+    "schema1_problem",
+    "streamed_form",
+    "tls_error_text",
+    "token_answer",
+    "token_url",
     "transport_error_text",
     "transport_v2_error",
+    "unmarshal_manifest",
     "url_error",
     "username_prompt",
     "v1_ancestry_body_error",
     "v1_ancestry_error",
+    "v1_decode_error",
     "v1_empty_history",
     "v1_image_error",
     "v1_images_error",
+    "v1_invalid_image_id",
     "v1_json_error",
     "v1_json_transport_error",
     "v1_layer_error",

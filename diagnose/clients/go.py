@@ -54,6 +54,12 @@ def transport_text(kind: FailureKind, host_port: str, detail: str, era: GoEra) -
         if variant == "plain_http":
             # net/http transport: a TLS record header that reads "HTTP/" (Go >= 1.8)
             return "http: server gave HTTP response to HTTPS client"
+        if variant == "client_certificate":
+            # crypto/tls alert.go: alert 116 is "certificate required" (TLS 1.3, Go >= 1.13);
+            # a TLS-1.2-only Go reads the server's handshake_failure alert. (derived)
+            if era is GoEra.GO18:
+                return "remote error: tls: handshake failure"
+            return "remote error: tls: certificate required"
         prefix = "tls: failed to verify certificate: " if era is GoEra.GO120 else ""
         if variant == "unknown_authority":
             return f"{prefix}x509: certificate signed by unknown authority"

@@ -239,6 +239,9 @@ def transport_error_text(kind: FailureKind, host_port: str, detail: str) -> str:
         variant = classify_tls(detail)
         if variant == "plain_http":
             return "http: server gave HTTP response to HTTPS client"
+        if variant == "client_certificate":
+            # crypto/tls alert.go: TLS 1.3 alert 116, the server wanted a client certificate (derived)
+            return "remote error: tls: certificate required"
         if variant == "unknown_authority":
             return "tls: failed to verify certificate: x509: certificate signed by unknown authority"
         if variant == "expired":

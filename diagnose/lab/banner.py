@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from diagnose.lab import Lab, LabAuth, LabV1
+from diagnose.lab.scenarios import LabScenario
 from diagnose.lab.server import ServedRequest
 from diagnose.render.safe_text import printable
 
@@ -120,3 +121,19 @@ def request_line(served: ServedRequest, now: float | None = None) -> str:
     # The request line came from whoever connected: control characters are shown, not obeyed.
     path = printable(served.path)
     return f"{stamp} {served.server:<8} {printable(served.method)} {path} → {served.status}"
+
+
+def render_scenario(lab: Lab, scenario: LabScenario, console: Console) -> None:
+    """What to pull from a lab serving one scenario, and the rule that explains it."""
+    host = lab.registry_host
+    if scenario.refused:
+        from diagnose.lab.server import closed_port
+
+        host = f"{lab.config.host}:{closed_port(lab.config.host)}"
+    creds = scenario.credentials(lab.users)
+    flags = "" if scenario.tls_verify else " --no-tls-verify"
+    if creds is not None:
+        flags += f" --creds {creds[0]}:{creds[1]}"
+    console.print(f"scenario {scenario.name}: {scenario.summary}", markup=False, soft_wrap=True)
+    console.print(f"  diagnose compare {host}/{scenario.path}{flags}", markup=False, soft_wrap=True)
+    console.print(f"  expected diagnosis: {scenario.rule}", markup=False)

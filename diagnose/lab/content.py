@@ -25,6 +25,7 @@ DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
 DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+DOCKER_SCHEMA1 = "application/vnd.docker.distribution.manifest.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
@@ -46,6 +47,11 @@ class Behaviour(StrEnum):
     CORRUPT_CONFIG = "corrupt-config"  # config blob served with bytes that do not match its digest
     RATE_LIMITED = "rate-limited"  # manifests answer 429 TOOMANYREQUESTS like Docker Hub
     BROKEN = "broken"  # manifests answer 500 with an HTML page (a proxy in front failed)
+    THROTTLED = "throttled"  # manifests answer a bare 429 (Docker Hub's abuse limit: no ratelimit-* headers)
+    EXPIRED_REDIRECT = "expired-redirect"  # blobs redirect to storage URLs that have already expired
+    RENAMED = "renamed"  # every V2 path answers 404 NAME_UNKNOWN naming the repository's new name
+    DENIED = "denied"  # manifests answer 403 DENIED: the registry knows the repository and refuses
+    PUSH_ONLY = "push-only"  # the owner's token grants push but never pull (a CI upload account)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +72,7 @@ class Repository:
     manifests: Mapping[str, Manifest]  # digest -> manifest
     blobs: Mapping[str, bytes]  # digest -> bytes SERVED (differ from the digest for CORRUPT_CONFIG)
     behaviour: Behaviour = Behaviour.NORMAL
+    moved_to: str | None = None  # RENAMED: the repository's new name
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +218,9 @@ def _repository(
     built: Sequence[_Built],
     behaviour: Behaviour = Behaviour.NORMAL,
     served_overrides: Mapping[str, bytes] | None = None,
+    *,
+    withheld: Sequence[str] = (),
+    moved_to: str | None = None,
 ) -> Repository:
     manifests: dict[str, Manifest] = {}
     blobs: dict[str, bytes] = {}
@@ -220,13 +230,44 @@ def _repository(
     for manifest in tags.values():
         manifests[manifest.digest] = manifest
     blobs.update(served_overrides or {})
+    for digest in withheld:  # referenced by a manifest, never stored (BLOB_UNKNOWN)
+        blobs.pop(digest, None)
     return Repository(
         name=name,
         tags=_freeze({tag: m.digest for tag, m in tags.items()}),
         manifests=_freeze(manifests),
         blobs=_freeze(blobs),
         behaviour=behaviour,
+        moved_to=moved_to,
     )
+
+
+def _schema1(label: str, repo: str, tag: str) -> _Built:
+    """An unsigned Docker schema1 manifest (distribution manifest/schema1): fsLayers and history,
+    no config blob. Kept for the clients that refuse schema1 (docker >= 26, containerd >= 2)."""
+    _, layer = make_layer([("etc/diagnose-lab/image", f"{label} (schema1)\n".encode())])
+    v1_id = hashlib.sha256(f"diagnose-lab-schema1:{label}".encode()).hexdigest()
+    compat = json.dumps(
+        {
+            "id": v1_id,
+            "created": CREATED,
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {"Cmd": ["/bin/sh"]},
+        },
+        sort_keys=True,
+    )
+    obj = {
+        "schemaVersion": 1,
+        "name": repo,
+        "tag": tag,
+        "architecture": "amd64",
+        "fsLayers": [{"blobSum": sha256_digest(layer)}],
+        "history": [{"v1Compatibility": compat}],
+    }
+    data = _json_bytes(obj)
+    manifest = Manifest(sha256_digest(data), DOCKER_SCHEMA1, data)
+    return _Built(manifest, _freeze({sha256_digest(layer): layer}), "")
 
 
 def _v1_image(label: str, parent: V1Image | None, layer_files: Sequence[tuple[str, bytes]]) -> V1Image:
@@ -277,6 +318,12 @@ def build_content() -> LabContent:
     )
     private_app = _image("private-app")
     tools = _image("tools")
+    throttled = _image("throttled")
+    expired = _image("expired-links")
+    half_pushed = _image("half-pushed")
+    quarantined = _image("quarantined")
+    uploads = _image("uploads")
+    schema1 = _schema1("schema1-only", "library/schema1-only", "latest")
 
     corrupt_config = corrupt.blobs[corrupt.config_digest]
     # One changed byte: same size, different digest (what a bad cache or disk would serve).
@@ -307,6 +354,27 @@ def build_content() -> LabContent:
         _repository("library/windows-only", {"latest": windows_list}, [windows]),
         _repository("alice/private-app", {"latest": private_app.manifest}, [private_app]),
         _repository("bob/tools", {"1.0": tools.manifest}, [tools]),
+        _repository("library/throttled", {"latest": throttled.manifest}, [throttled], Behaviour.THROTTLED),
+        _repository(
+            "library/expired-links", {"latest": expired.manifest}, [expired], Behaviour.EXPIRED_REDIRECT
+        ),
+        _repository(
+            "library/half-pushed",
+            {"latest": half_pushed.manifest},
+            [half_pushed],
+            withheld=[d for d in half_pushed.blobs if d != half_pushed.config_digest],
+        ),
+        # Its old tags are never served: every V2 path answers with the rename hint.
+        _repository(
+            "library/oldname",
+            {"latest": alpine.manifest},
+            [alpine],
+            Behaviour.RENAMED,
+            moved_to="library/alpine",
+        ),
+        _repository("library/quarantined", {"latest": quarantined.manifest}, [quarantined], Behaviour.DENIED),
+        _repository("bob/uploads", {"latest": uploads.manifest}, [uploads], Behaviour.PUSH_ONLY),
+        _repository("library/schema1-only", {"latest": schema1.manifest}, [schema1]),
     ]
 
     old_base = _v1_image("oldtimer-base", None, [("etc/diagnose-lab/base", b"oldtimer base\n")])
@@ -335,6 +403,21 @@ def build_content() -> LabContent:
         LabImage("library/oldtimer", "latest", "public", ("v1",), "V1-only image (needs --v1 present)"),
         LabImage("alice/private-app", "latest", "private to alice", ("v2",), "private repository"),
         LabImage("bob/tools", "1.0", "private to bob", ("v2",), "private repository"),
+        LabImage(
+            "library/throttled", "latest", "public", ("v2",), "manifest answers a bare 429 (abuse limit)"
+        ),
+        LabImage(
+            "library/expired-links", "latest", "public", ("v2",), "blobs redirect to expired presigned URLs"
+        ),
+        LabImage("library/half-pushed", "latest", "public", ("v2",), "its layer is missing (BLOB_UNKNOWN)"),
+        LabImage(
+            "library/oldname", "latest", "public", ("v2",), "renamed to library/alpine (404 with a hint)"
+        ),
+        LabImage("library/quarantined", "latest", "public", ("v2",), "manifest answers 403 DENIED"),
+        LabImage(
+            "bob/uploads", "latest", "private to bob", ("v2",), "push-only: bob's token grants push, not pull"
+        ),
+        LabImage("library/schema1-only", "latest", "public", ("v2",), "Docker schema1 manifest only"),
     )
     return LabContent(
         repositories=_freeze({repo.name: repo for repo in repos}),

@@ -22,3 +22,13 @@ class LabV1(StrEnum):
 
     ABSENT = "absent"  # like registry:2 and today's Docker Hub: /v1/ is 404
     PRESENT = "present"  # a standalone docker-registry 0.9 next to the V2 API
+
+
+class LabToken(StrEnum):
+    """How the lab's token service behaves (the registry's challenge names it as its realm)."""
+
+    NORMAL = "normal"  # issues valid tokens
+    EXPIRED = "expired"  # issues tokens that expired an hour ago (a skewed clock): invalid_token
+    EMPTY = "empty"  # answers 200 with expires_in and issued_at but no token at all
+    UNREACHABLE = "unreachable"  # the realm names a port where nothing listens
+    UNRESOLVABLE = "unresolvable"  # the realm names a host that does not resolve (.invalid)

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,9 +60,11 @@ from diagnose.lab.wire import (
     API_VERSION,
     JSON_UTF8,
     NGINX_500,
+    NGINX_502,
     NOT_A_REGISTRY_BODY,
     RATE_LIMIT_ANONYMOUS,
     RATE_LIMIT_AUTHENTICATED,
+    STORAGE_EXPIRY,
     LabAuth,
     LabRequest,
     LabResponse,
@@ -88,12 +91,16 @@ class RegistryApp:
     auth: LabAuth = LabAuth.TOKEN
     v1: LabV1 = LabV1.ABSENT
     not_a_registry: bool = False
+    proxy_error: bool = False
     storage: BlobStorage = field(init=False)
 
     # ----------------------------------------------------------------- dispatch
     def handle(self, request: LabRequest) -> LabResponse:
         if self.not_a_registry:
             return LabResponse(404, (("Content-Type", "text/html"),), NOT_A_REGISTRY_BODY)
+        if self.proxy_error:
+            # A reverse proxy whose upstream registry is down: its own page, no registry headers.
+            return LabResponse(502, (("Content-Type", "text/html"), ("Server", "nginx")), NGINX_502)
         path = request.path
         if path in ("/v2", "/v2/"):
             return self._base(request)
@@ -165,6 +172,8 @@ class RegistryApp:
                 # The lab is read-only; distribution answers 405 UNSUPPORTED for disabled operations.
                 return _v2_error(405, _errors("UNSUPPORTED", "The operation is unsupported."))
             repo = self.content.repositories.get(match["name"])
+            if repo is not None and repo.behaviour is Behaviour.RENAMED:
+                return _renamed(repo)
             return handler(request, match, repo, allowed)
         return _go_not_found()
 
@@ -185,6 +194,12 @@ class RegistryApp:
                     ("docker-ratelimit-source", subject or request.client),
                 ),
             )
+        if repo is not None and repo.behaviour is Behaviour.THROTTLED:
+            # Docker Hub's abuse limit: a bare 429 without Retry-After or ratelimit-* headers.
+            return _v2_error(429, _errors("TOOMANYREQUESTS", "Too Many Requests"))
+        if repo is not None and repo.behaviour is Behaviour.DENIED:
+            # distribution's DENIED (403): the caller is known and the registry's policy refuses.
+            return _v2_error(403, _errors("DENIED", "requested access to the resource is denied"))
         if repo is not None and repo.behaviour is Behaviour.BROKEN:
             # An nginx in front of the registry failed: its own page, no registry headers.
             return LabResponse(500, (("Content-Type", "text/html"),), NGINX_500)
@@ -255,8 +270,10 @@ class RegistryApp:
         data = repo.blobs.get(digest) if repo is not None else None
         if repo is None or data is None:
             return _v2_error(404, _errors("BLOB_UNKNOWN", "blob unknown to registry", digest))
-        if repo.behaviour is Behaviour.REDIRECT_BLOBS:
-            location = self.presigned_url(digest, request.method)
+        if repo.behaviour in (Behaviour.REDIRECT_BLOBS, Behaviour.EXPIRED_REDIRECT):
+            # EXPIRED_REDIRECT signs two validity periods ago: storage answers 403 "Request has expired".
+            now = time.time() - 2 * STORAGE_EXPIRY if repo.behaviour is Behaviour.EXPIRED_REDIRECT else None
+            location = self.presigned_url(digest, request.method, now)
             body = f'<a href="{location}">Temporary Redirect</a>.\n\n'.encode()
             return LabResponse(
                 307,
@@ -298,3 +315,10 @@ class RegistryApp:
     def presigned_url(self, digest: str, method: str, now: float | None = None) -> str:
         """An S3-presigned-looking URL on this server, signed for ``method`` like S3 does."""
         return self.storage.presigned_url(digest, method, now)
+
+
+def _renamed(repo: Repository) -> LabResponse:
+    """A renamed repository: 404 NAME_UNKNOWN whose message and detail name the new name (the
+    hint a registry that keeps redirects for renamed projects gives API clients)."""
+    message = f"repository name not known to registry; it was renamed to {repo.moved_to}"
+    return _v2_error(404, _errors("NAME_UNKNOWN", message, {"name": repo.name, "moved_to": repo.moved_to}))

@@ -9,6 +9,7 @@ thread on ``stop()``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import socket
 import ssl
 import threading
@@ -20,6 +21,7 @@ from types import MappingProxyType, TracebackType
 from typing import Any
 
 from diagnose.lab.content import LabContent, LabImage, build_content
+from diagnose.lab.modes import LabToken
 from diagnose.lab.registry import RegistryApp
 from diagnose.lab.token_server import TokenApp
 from diagnose.lab.tokens import TokenIssuer
@@ -37,6 +39,8 @@ class LabConfig:
     auth: LabAuth = LabAuth.TOKEN
     v1: LabV1 = LabV1.ABSENT
     not_a_registry: bool = False  # every path (incl. /v2/) answers 404 text/html, no registry headers
+    proxy_error: bool = False  # every path answers 502 text/html from a proxy, no registry headers
+    token: LabToken = LabToken.NORMAL  # how the token service behaves (see LabToken)
     tls: tuple[str, str] | None = None  # (certfile, keyfile): serve the registry over HTTPS
     host: str = "127.0.0.1"
     registry_port: int = 0
@@ -238,7 +242,7 @@ class Lab:
         host = config.host
         self.registry_host = f"{host}:{registry.server_address[1]}"
         self.registry_url = f"{'https' if config.tls else 'http'}://{self.registry_host}"
-        self.token_url = f"http://{host}:{token.server_address[1]}/token"
+        self.token_url = realm_url(config, token.server_address[1])
         self._threads: list[threading.Thread] = []
         self._stopped = False
 
@@ -287,6 +291,28 @@ class Lab:
         self.stop()
 
 
+def closed_port(host: str) -> int:
+    """A port on ``host`` where nothing listens (bound, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+@functools.cache
+def _unreachable_port(host: str) -> int:
+    return closed_port(host)
+
+
+def realm_url(config: LabConfig, token_port: int) -> str:
+    """The token realm the registry's challenge names: the token server, or (by mode) a port
+    where nothing listens or a host that never resolves (RFC 6761 ``.invalid``)."""
+    if config.token is LabToken.UNREACHABLE:
+        return f"http://{config.host}:{_unreachable_port(config.host)}/token"
+    if config.token is LabToken.UNRESOLVABLE:
+        return f"http://auth.diagnose-lab.invalid:{token_port}/token"
+    return f"http://{config.host}:{token_port}/token"
+
+
 def start_lab(config: LabConfig = LabConfig()) -> Lab:
     """Bind both servers (free ports by default), start them, and return the running Lab."""
     content = build_content()
@@ -297,7 +323,7 @@ def start_lab(config: LabConfig = LabConfig()) -> Lab:
         tls_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         tls_context.load_cert_chain(config.tls[0], config.tls[1])
 
-    token_app = TokenApp(content=content, issuer=issuer, users=LAB_USERS)
+    token_app = TokenApp(content=content, issuer=issuer, users=LAB_USERS, mode=config.token)
     token_server = _LabHTTPServer((config.host, config.token_port), "token", token_app.handle, recorder, None)
     try:
         # The registry app needs its own URL (redirect Locations), known only after binding.
@@ -318,11 +344,12 @@ def start_lab(config: LabConfig = LabConfig()) -> Lab:
             content=content,
             issuer=issuer,
             users=LAB_USERS,
-            token_url=f"http://{config.host}:{token_server.server_address[1]}/token",
+            token_url=realm_url(config, token_server.server_address[1]),
             base_url=f"{scheme}://{config.host}:{registry_server.server_address[1]}",
             auth=config.auth,
             v1=config.v1,
             not_a_registry=config.not_a_registry,
+            proxy_error=config.proxy_error,
         )
     )
     lab = Lab(config, registry_server, token_server, recorder, content)

@@ -13,8 +13,10 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from diagnose.lab.content import (
+    Behaviour,
     LabContent,
 )
+from diagnose.lab.modes import LabToken
 from diagnose.lab.tokens import (
     Access,
     InvalidToken,
@@ -38,6 +40,7 @@ class TokenApp:
     content: LabContent
     issuer: TokenIssuer
     users: Mapping[str, str]
+    mode: LabToken = LabToken.NORMAL
 
     def handle(self, request: LabRequest) -> LabResponse:
         if request.path != "/token":
@@ -62,6 +65,12 @@ class TokenApp:
                 requested = parse_scope(text)
                 if requested is None:
                     continue
+                repo = self.content.repositories.get(requested.name)
+                if repo is not None and repo.behaviour is Behaviour.PUSH_ONLY:
+                    # A CI upload account: its token names what it may do there, which is push only.
+                    if subject and requested.name.partition("/")[0] == subject:
+                        access.append(Access("repository", requested.name, ("push",)))
+                    continue
                 grant = granted(
                     subject, requested, public_repositories=self._public(), users=self.users.keys()
                 )
@@ -82,13 +91,20 @@ class TokenApp:
                 return _incorrect_password()
             subject = creds[0]
         service = (query.get("service") or [""])[0]
-        token = self.issuer.issue(subject, service, self._grant(subject, list(query.get("scope", []))))
+        skew = -3600 if self.mode is LabToken.EXPIRED else 0
+        token = self.issuer.issue(
+            subject, service, self._grant(subject, list(query.get("scope", []))), skew=skew
+        )
         answer: dict[str, Any] = {
             "token": token,
             "access_token": token,
             "expires_in": self.issuer.lifetime,
             "issued_at": self._issued_at(),
         }
+        if self.mode is LabToken.EMPTY:
+            # A token service that answers 200 but forgets the token (a misconfigured proxy in
+            # front of it, or an auth plugin that failed silently).
+            answer = {"expires_in": self.issuer.lifetime, "issued_at": self._issued_at()}
         if (query.get("offline_token") or [""])[0].lower() == "true" and subject:
             answer["refresh_token"] = self.issuer.issue_refresh(subject, service)
         return LabResponse(200, (("Content-Type", "application/json"),), _json(answer))

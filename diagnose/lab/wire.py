@@ -55,6 +55,11 @@ API_VERSION = ("Docker-Distribution-API-Version", "registry/2.0")
 JSON_UTF8 = "application/json; charset=utf-8"
 V1_REGISTRY_VERSION = "0.9.1"  # the last docker-archive/docker-registry release
 NOT_A_REGISTRY_BODY = b"<html><body><h1>404 Not Found</h1></body></html>"
+NGINX_502 = (
+    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    b"</body>\r\n</html>\r\n"
+)
 NGINX_500 = (
     b"<html>\r\n<head><title>500 Internal Server Error</title></head>\r\n<body>\r\n"
     b"<center><h1>500 Internal Server Error</h1></center>\r\n<hr><center>nginx</center>\r\n"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from diagnose.tls_material import NO_TLS_MATERIAL, TlsMaterial
+
 
 @dataclass(frozen=True, slots=True)
 class PullOptions:
@@ -17,3 +19,7 @@ class PullOptions:
     # the ``server`` a containerd hosts.toml names for the registry (scheme://host[:port]);
     # None: containerd's default (https; plain http for localhost and 127.0.0.0/8)
     containerd_server: str | None = None
+    # The certs.d material each family would use for this registry (found at the edge, cli.py):
+    # containers/image's for the strict pull, docker's for docker's pulls.
+    containers_tls: TlsMaterial = NO_TLS_MATERIAL
+    docker_tls: TlsMaterial = NO_TLS_MATERIAL

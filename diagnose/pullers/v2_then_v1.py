@@ -3,16 +3,16 @@
 Faithful to moby v1.12.6 (78d18021) ``distribution/pull.go`` (the endpoint loop),
 ``distribution/pull_v2.go`` / ``distribution/errors.go`` (what may fall back),
 ``distribution/pull_v1.go`` + ``registry/session.go`` (the V1 session) and
-``registry/service_v2.go`` / ``service_v1.go`` (the endpoint list). The rules are written out
-in shared/reference/client-behaviours.md §1.2-1.7.
+``registry/service_v2.go`` / ``service_v1.go`` / ``config.go`` (the endpoint list), with the
+vendored docker/distribution (07f32ac) for the V2 client. Each rule cites file and line.
 
 The essential behaviour: the error the user sees is the one of the *last endpoint tried*,
 so a V2 ``401`` that falls back to a V1-less registry becomes ``Error: image … not found``.
 
-This module sends only through the ``HttpClient`` it is given and never raises on registry
-misbehaviour. Error wording comes from ``diagnose.clients.docker112``; the few texts written
-here belong to one step of the pull (V1 image download, config verification) and cite the
-moby file they come from.
+This module sends only through the ``HttpClient`` it is given (besides resolving the registry's
+name, as docker's isSecureIndex and Go's dial errors do) and never raises on registry
+misbehaviour. It decides what is sent; every text docker prints or logs comes from
+``diagnose.clients.docker112``, none is written here.
 """
 
 from __future__ import annotations
@@ -20,10 +20,12 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from diagnose.challenge import Challenge, find_challenge, parse_challenges
+from diagnose.challenge import Challenge
 from diagnose.clients import docker112
 from diagnose.clients.docker112 import ManifestKind, V2Error, V2ErrorKind
 from diagnose.http import HttpClient, Reply
@@ -48,10 +50,6 @@ from diagnose.pullers.common import (
     choose_platform,
     content_type,
     describe_access,
-    fetch_token,
-    has_v2_version_header,
-    host_port,
-    is_loopback_host,
     outcome_for_failure,
     outcome_for_status,
     parse_manifest,
@@ -62,6 +60,7 @@ from diagnose.pullers.common import (
     short_type,
     status_text,
     step_for,
+    token_grant,
 )
 from diagnose.pullers.options import PullOptions
 
@@ -71,8 +70,26 @@ CLIENT = "docker 1.12.6"
 BLOB_PEEK = 64 * 1024
 
 INDEX_SERVER = "https://index.docker.io"
-# registry/config.go: docker.io and registry-1.docker.io both name the official registry.
-HUB_DOMAINS = frozenset({"docker.io", "registry-1.docker.io"})
+# moby v1.12.6 reference/reference.go:174-187 maps only index.docker.io to docker.io (diagnose's
+# reference parser does the same), and registry/service_v2.go:13 / service_v1.go:12 treat only
+# that name as the Hub: registry-1.docker.io/… is an ordinary host with its own /v1/_ping.
+HUB_DOMAINS = frozenset({"docker.io"})
+
+Resolver = Callable[[str], tuple[str, ...]]
+
+
+def lookup_ip(host: str) -> tuple[str, ...]:
+    """Go's ``net.LookupIP`` as registry/config.go:155-165 uses it: an IP literal is itself, a
+    name is resolved (every address), a failed lookup gives nothing."""
+    try:
+        return (str(ipaddress.ip_address(host)),)
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except (OSError, UnicodeError):
+        return ()
+    return tuple(dict.fromkeys(str(info[4][0]).split("%", 1)[0] for info in infos))
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,30 +108,68 @@ class Endpoint:
         return self.url.startswith("https://")
 
 
-def is_insecure(host: str, options: PullOptions) -> bool:
-    """Docker's isSecureIndex, inverted: 127.0.0.0/8 always, plus --insecure-registry entries.
+def is_insecure(host: str, options: PullOptions, lookup: Resolver = lookup_ip) -> bool:
+    """Docker's isSecureIndex, inverted (moby v1.12.6 registry/config.go:84-178).
 
-    moby v1.12.6 registry/config.go newServiceConfig adds 127.0.0.0/8; a user's
-    ``--no-tls-verify`` is read as listing the host as insecure.
+    - docker.io is always secure: its IndexConfigs entry is written last (config.go:120-126), so
+      not even ``--insecure-registry docker.io`` relaxes it;
+    - an ``--insecure-registry`` entry that is not a CIDR matches only that exact ``host[:port]``
+      (config.go:110-116): a bare IP is not a /32;
+    - otherwise the host name is resolved and every address checked against the CIDRs, which
+      always include 127.0.0.0/8 (config.go:90, 149-175): a name that resolves to 127.x is
+      insecure too.
+
+    diagnose's ``--no-tls-verify`` is read as listing the host as insecure (never the Hub).
     """
-    if not options.tls_verify or is_loopback_host(host) or host in options.insecure_registries:
+    if host == "docker.io":
+        return False
+    if not options.tls_verify:
         return True
-    hostname = urlsplit(f"//{host}").hostname or ""
+    networks = [ipaddress.ip_network("127.0.0.0/8")]
     for entry in options.insecure_registries:
+        network = _cidr(entry)
+        if network is not None:
+            networks.append(network)
+        elif entry == host:
+            return True
+    for address in lookup(_split_host(host)):
         try:
-            if ipaddress.ip_address(hostname) in ipaddress.ip_network(entry, strict=False):
-                return True
+            ip = ipaddress.ip_address(address)
         except ValueError:
             continue
+        if any(ip.version == network.version and ip in network for network in networks):
+            return True
     return False
 
 
-def pull_endpoints(ref: ImageReference, options: PullOptions) -> tuple[Endpoint, ...]:
-    """The endpoints docker 1.12 tries, in order (registry/service_v2.go, service_v1.go)."""
+def _cidr(entry: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    """Go's ``net.ParseCIDR``: only ``address/prefix`` (host bits allowed) is a network."""
+    if "/" not in entry:
+        return None
+    try:
+        return ipaddress.ip_network(entry, strict=False)
+    except ValueError:
+        return None
+
+
+def _split_host(host: str) -> str:
+    """Go's ``net.SplitHostPort``, falling back to the whole name (config.go:149-153)."""
+    if host.startswith("[") and "]" in host:
+        return host[1 : host.index("]")]
+    if host.count(":") == 1:
+        return host.rsplit(":", 1)[0]
+    return host
+
+
+def pull_endpoints(
+    ref: ImageReference, options: PullOptions, lookup: Resolver = lookup_ip
+) -> tuple[Endpoint, ...]:
+    """The endpoints docker 1.12 tries, in order (registry/service.go:243-260 lookupEndpoints:
+    service_v2.go:10-79, then service_v1.go:9-53)."""
     if ref.domain in HUB_DOMAINS:
         return (Endpoint("https://registry-1.docker.io", 2), Endpoint(INDEX_SERVER, 1))
     host = ref.domain
-    insecure = is_insecure(host, options)
+    insecure = is_insecure(host, options, lookup)
     endpoints = [Endpoint(f"https://{host}", 2)]
     if insecure:
         endpoints.append(Endpoint(f"http://{host}", 2))
@@ -227,64 +282,39 @@ class _Pull:
         self.steps.append(step_for("ping", "GET", ping, ping_words(ping)))
         if ping.failure is not None:
             # registry/auth.go PingV2Registry: a transport error -> fallbackError, transportOK false.
-            text = docker112.url_error("Get", ping.url, self.transport_text(ping))
+            text = docker112.url_error("Get", ping.url, self.transport_text(ping, client_timeout=True))
             return self.transport_attempt("ping", ping, text, confirmed_v2=False)
-        found_v2 = has_v2_version_header(ping.headers)
+        found_v2 = docker112.confirms_v2(ping.headers)
         if found_v2:
-            self.notes.append(
-                f"{endpoint.host} sent Docker-Distribution-API-Version: registry/2.0 (confirmedV2)"
-            )
+            self.notes.append(docker112.note_confirmed_v2(endpoint.host))
         challenges: tuple[Challenge, ...] = ()
-        if ping.status == 401:  # challenges are recorded only for a 401 ping
-            challenges = parse_challenges(header_values(ping.headers, "WWW-Authenticate"))
+        if ping.status == 401:  # D12 authchallenge.go: challenges are kept only for a 401 ping
+            challenges = docker112.ping_challenges(header_values(ping.headers, "WWW-Authenticate"))
         manifest_ref = self.ref.reference_in_repo
         manifest_url = f"{endpoint.url}/v2/{self.ref.path}/manifests/{manifest_ref}"
         headers: list[tuple[str, str]] = [("Accept", media) for media in docker112.ACCEPT]
         basic: tuple[str, str] | None = None
-        bearer = find_challenge(challenges, "bearer")
-        basic_challenge = find_challenge(challenges, "basic")
         creds = self.options.credentials
-        if bearer is not None:
-            scope = f"repository:{self.ref.path}:pull"
-            # The Basic credentials and account= go to the token endpoint only when both
-            # username and password are set (vendored distribution auth/session.go).
-            token = fetch_token(self.client, bearer, scope, creds if creds and all(creds) else None)
-            self.tokens.append(token.grant)
-            if token.token is None:
-                return self.token_failure(token.reply, manifest_url, found_v2)
-            self.steps.append(step_for("token", "GET", token.reply, describe_access(token.access)))
-            self.notes.append(f"token for {scope} granted: {', '.join(token.access) or 'nothing'}")
-            self.bearer = token.token
-            headers.append(("Authorization", f"Bearer {token.token}"))
-        elif basic_challenge is not None:
-            if not creds or not creds[0] or not creds[1]:
-                # auth/session.go basicHandler: refused before sending (ErrNoBasicAuthCredentials).
-                exchange_id = self.client.refuse(
-                    "manifest",
-                    "GET",
-                    manifest_url,
-                    "no basic auth credentials (docker refuses to send)",
-                    kind=StepKind.MANIFEST,
-                )
-                self.steps.append(
-                    PullStep(
-                        "manifest",
-                        "GET",
-                        manifest_url,
-                        None,
-                        "not sent: no basic auth credentials",
-                        exchange_id,
-                    )
-                )
-                err = docker112.no_basic_credentials_error("Get", manifest_url)
-                error = PullError(
-                    step="manifest",
-                    exchange_id=exchange_id,
-                    failure=TransportFailure(FailureKind.CLIENT_SIDE, "no basic auth credentials"),
-                    detail="docker refused to send the manifest request: no basic auth credentials",
-                )
-                return self.v2_error_attempt(err, Outcome.UNAUTHORIZED, found_v2, error)
-            basic = creds
+        usable = creds if creds and creds[0] and creds[1] else None
+        # D12 auth/session.go:95-105: the token handler, then the basic handler, each for every
+        # challenge of its scheme (M12 distribution/registry.go:87); the last one sets
+        # Authorization, and the first error ends the request before it is sent.
+        for challenge in challenges:
+            if challenge.scheme.lower() != "bearer":
+                continue
+            token = self.fetch_token(challenge, usable)
+            if isinstance(token, Attempt):
+                return self.token_failure_attempt(token, manifest_url, found_v2)
+            self.bearer = token
+            basic = None
+        for challenge in challenges:
+            if challenge.scheme.lower() != "basic":
+                continue
+            if usable is None:
+                return self.no_basic_credentials(manifest_url, found_v2)
+            basic, self.bearer = usable, None
+        if self.bearer is not None:
+            headers.append(("Authorization", f"Bearer {self.bearer}"))
         reply = self.client.send(
             "manifest", "GET", manifest_url, kind=StepKind.MANIFEST, headers=headers, basic_auth=basic
         )
@@ -494,23 +524,62 @@ class _Pull:
         err = docker112.v2_response_error(reply.status, status_text(reply), reply.body)
         return Attempt(False, err.text, outcome_for_status(reply.status), error=error)
 
-    def token_failure(self, reply: Reply, manifest_url: str, found_v2: bool) -> Attempt:
-        """The token fetch runs inside the transport, so Go wraps it as ``Get <manifest url>: …``."""
-        self.steps.append(step_for("token", "GET", reply, reply_words(reply)))
+    def fetch_token(self, challenge: Challenge, creds: tuple[str, str] | None) -> str | Attempt:
+        """D12 auth/session.go:362-443 fetchTokenWithBasicAuth: the token, or how it failed
+        (an Attempt whose message is the inner error, wrapped later as ``Get <manifest>: …``)."""
+        scope = f"repository:{self.ref.path}:pull"
+        account = creds[0] if creds else None
+        url = docker112.token_url(challenge.realm or "", challenge.service, scope, account)
+        reply = self.client.send("token", "GET", url, kind=StepKind.TOKEN, basic_auth=creds)
         error = self.reply_error("token", reply)
         if reply.failure is not None:
-            inner = docker112.url_error("Get", reply.url, self.transport_text(reply))
-            outcome = outcome_for_failure(reply.failure.kind)
-        else:
-            assert reply.status is not None
-            if reply.status == 200:
-                inner = docker112.NO_TOKEN
+            self.steps.append(step_for("token", "GET", reply, reply_words(reply)))
+            inner = docker112.url_error("Get", reply.url, self.transport_text(reply, client_timeout=True))
+            return Attempt(False, inner, outcome_for_failure(reply.failure.kind), error=error)
+        assert reply.status is not None
+        token, problem = docker112.token_answer(reply.status, status_text(reply), reply.body)
+        grant = token_grant(reply, scope, issued=token is not None)
+        self.tokens.append(grant)
+        if token is None:
+            self.steps.append(step_for("token", "GET", reply, reply_words(reply)))
+            if 200 <= reply.status <= 399:
                 outcome = Outcome.PROTOCOL_ERROR
             else:
-                inner = docker112.v2_response_error(reply.status, status_text(reply), reply.body).text
                 outcome = Outcome.AUTH_FAILED if reply.status == 401 else outcome_for_status(reply.status)
-        err = docker112.transport_v2_error("Get", manifest_url, inner)
-        return self.v2_error_attempt(err, outcome, found_v2, error)
+            return Attempt(False, problem or docker112.NO_TOKEN, outcome, error=error)
+        access = tuple(a.scope for a in grant.access or ())
+        self.steps.append(step_for("token", "GET", reply, describe_access(access)))
+        self.notes.append(docker112.note_token_granted(scope, access))
+        return token
+
+    def token_failure_attempt(self, failed: Attempt, manifest_url: str, found_v2: bool) -> Attempt:
+        """The token fetch runs inside the transport, so Go wraps it as ``Get <manifest url>: …``."""
+        err = docker112.transport_v2_error("Get", manifest_url, failed.message)
+        assert failed.error is not None
+        return self.v2_error_attempt(err, failed.outcome, found_v2, failed.error)
+
+    def no_basic_credentials(self, manifest_url: str, found_v2: bool) -> Attempt:
+        """D12 auth/session.go:488-497 basicHandler: refused before sending."""
+        exchange_id = self.client.refuse(
+            "manifest",
+            "GET",
+            manifest_url,
+            "no basic auth credentials (docker refuses to send)",
+            kind=StepKind.MANIFEST,
+        )
+        self.steps.append(
+            PullStep(
+                "manifest", "GET", manifest_url, None, "not sent: no basic auth credentials", exchange_id
+            )
+        )
+        err = docker112.no_basic_credentials_error("Get", manifest_url)
+        error = PullError(
+            step="manifest",
+            exchange_id=exchange_id,
+            failure=TransportFailure(FailureKind.CLIENT_SIDE, "no basic auth credentials"),
+            detail="docker refused to send the manifest request: no basic auth credentials",
+        )
+        return self.v2_error_attempt(err, Outcome.UNAUTHORIZED, found_v2, error)
 
     def v2_error_attempt(self, err: V2Error, outcome: Outcome, found_v2: bool, error: PullError) -> Attempt:
         """allowV1Fallback, then continueOnError (pull_v2.go Pull, distribution/errors.go)."""
@@ -518,7 +587,7 @@ class _Pull:
         if self.ref.digest is None and docker112.allow_v1_fallback(err):
             # confirmedV2 is cleared on purpose: V1 is tried even though the ping proved V2. The
             # url.Error branch (no basic auth credentials) leaves transportOK false.
-            self.notes.append(f"V2 error allows V1 fallback (confirmedV2 cleared): {err.text}")
+            self.notes.append(docker112.note_v1_fallback(err.text))
             transport_ok = err.kind is not V2ErrorKind.NO_BASIC_CREDENTIALS
             return Attempt(
                 False,
@@ -758,12 +827,31 @@ class _Pull:
 
     # -- evidence -------------------------------------------------------------------------
 
-    def transport_text(self, reply: Reply) -> str:
+    def transport_text(self, reply: Reply, *, client_timeout: bool = False) -> str:
+        """Go's text for a failed request; only the V2 ping and the token fetch have a client
+        timeout (D4), and Go names the address it dialled (D5)."""
         assert reply.failure is not None
-        return docker112.transport_error_text(reply.failure.kind, host_port(reply.url), reply.failure.detail)
+        return docker112.transport_error_text(
+            reply.failure.kind, dial_address(reply.url), reply.failure.detail, client_timeout=client_timeout
+        )
 
     def reply_error(self, step: str, reply: Reply) -> PullError:
         return pull_error(step, reply)
+
+
+def dial_address(url: str, lookup: Resolver = lookup_ip) -> str:
+    """The ``ip:port`` Go's net.OpError prints for a failed dial (D5): the resolved address
+    (unverified for names with several: Go orders them by RFC 6724, as getaddrinfo does) and the
+    scheme's default port when the URL has none."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return "<invalid host>"
+    addresses = lookup(host) if host else ()
+    address = addresses[0] if addresses else host
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
 def _success_status(status: int | None) -> bool:

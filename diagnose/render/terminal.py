@@ -115,7 +115,7 @@ def comparison_table(report: Report, width: int = 80) -> Table:
     pulls = shown_pulls(report)
     kind_width, cell_width = _column_widths(width, len(pulls))
     host = _primary_host(report)
-    title = f"{report.reference.canonical}  ·  registry {host}  ·  {report.auth.mode.value}"
+    title = f"{short_digests(report.reference.canonical)}  ·  registry {host}  ·  {report.auth.mode.value}"
     if report.auth.username:
         title += f" as {report.auth.username}"
     table = Table(
