@@ -431,3 +431,27 @@ class MarkdownInjection(QuietHandler):
         body = json.dumps({"errors": [error]}, ensure_ascii=False).encode() + b"\n```\n</details>\n"
         header = MARKDOWN_PAYLOAD.replace("\x1b", "").encode("utf-8").decode("latin-1")
         self.reply(403, body, [version, ("Content-Type", "application/json"), ("X-Reason", header)])
+
+
+class InflatingAnswers(QuietHandler):
+    """An open V2 registry whose every answer after the ping is a 400 with an 8 KB gzip body
+    that inflates to 8 MB of text (``Content-Encoding: gzip``), V1 paths included."""
+
+    BODY = __import__("gzip").compress(b"A" * (8 * 1024 * 1024), 9)
+
+    def do_GET(self) -> None:
+        self.seen()
+        version = ("Docker-Distribution-API-Version", "registry/2.0")
+        if self.path == "/v2/":
+            self.reply(200, b"{}", [version])
+            return
+        headers = [version, ("Content-Encoding", "gzip"), ("Content-Type", "text/plain")]
+        self.reply(400, self.BODY, headers)
+
+
+class BigAnswers(QuietHandler):
+    """Every GET answers 500 with 64 KB of text."""
+
+    def do_GET(self) -> None:
+        self.seen()
+        self.reply(500, b"E" * 64 * 1024, [("Content-Type", "text/plain")])
