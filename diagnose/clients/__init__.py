@@ -294,7 +294,13 @@ def is_read_timeout(detail: str) -> bool:
     lowered = detail.lower()
     return any(
         marker in lowered
-        for marker in ("read timed out", "readtimeout", "(read timeout)", "while reading the body")
+        for marker in (
+            "read timed out",
+            "readtimeout",
+            "(read timeout)",
+            "while reading the body",
+            "body too slow",
+        )
     )
 
 

@@ -231,7 +231,7 @@ def transport_error_text(
             # unverified: Go 1.6 Client.Timeout during the dial; whether Go 1.6 appended
             # " (Client.Timeout exceeded while awaiting headers)" is not known (observed from Go 1.7.3)
             return "net/http: request canceled while waiting for connection"
-        if is_read_timeout(detail):
+        if is_read_timeout(detail) or detail.startswith("not sent:"):
             return NO_TIMEOUT_HANG
         # observed wording of a dial that ran into the dialer's Timeout (registry/registry.go:170-174)
         return f"dial tcp {host_port}: i/o timeout"
