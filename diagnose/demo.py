@@ -39,7 +39,7 @@ def select(names: Sequence[str] = ()) -> tuple[LabScenario, ...]:
     return tuple(BY_NAME[name] for name in names)
 
 
-def run_scenario(scenario: LabScenario, lab: Lab, timeout: float = 10.0) -> Report:
+def run_scenario(scenario: LabScenario, lab: Lab, timeout: float = 30.0) -> Report:
     """Compare the scenario's reference against a lab started with ``scenario.config()``."""
     host = f"{lab.config.host}:{closed_port(lab.config.host)}" if scenario.refused else lab.registry_host
     ref = parse_reference(f"{host}/{scenario.path}")
@@ -47,7 +47,7 @@ def run_scenario(scenario: LabScenario, lab: Lab, timeout: float = 10.0) -> Repo
     return compare(ref, options, TransportOptions(timeout=timeout), auth_source="demo")
 
 
-def run_demo(progress: Console, names: Sequence[str] = (), timeout: float = 10.0) -> list[Report]:
+def run_demo(progress: Console, names: Sequence[str] = (), timeout: float = 30.0) -> list[Report]:
     """Run the chosen scenarios (``select``'s order); one lab per configuration, all stopped
     before returning."""
     chosen = select(names)

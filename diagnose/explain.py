@@ -460,6 +460,27 @@ TEMPLATES: tuple[Template, ...] = (
         source="containers/image internal/manifest list.go ChooseInstance",
     ),
     _c(
+        "choosing an image from manifest list docker://{ref}: {any}",
+        _CIMAGE,
+        "podman pull, buildah pull and skopeo copy found no entry for the requested platform in the index.",
+        ("200 manifest list / OCI index without the requested os/architecture/variant",),
+        source="containers/image copy/copy.go (copy.Image)",
+    ),
+    _c(
+        "no image found in (?:manifest list|image index) for architecture {any}",
+        _CIMAGE,
+        "The image is a multi-platform index without an entry for the requested platform.",
+        ("200 manifest list / OCI index without the requested os/architecture/variant",),
+        source="containers/image internal/manifest list.go ChooseInstance",
+    ),
+    _c(
+        r"Trying to pull {ref}\.\.\.",
+        _CIMAGE,
+        "podman/buildah resolve the name and try it on a registry (one line per registry tried).",
+        (),
+        source="containers/common libimage/pull.go",
+    ),
+    _c(
         "reading blob {word}: {any}",
         _CIMAGE,
         "A layer or config blob could not be fetched or verified.",

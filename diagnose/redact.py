@@ -259,31 +259,34 @@ def _redact_param_value(name: str, value: str) -> str:
     return REDACTED
 
 
-def scrub_value(value: T, scrub: Callable[[str], str]) -> T:
+def scrub_value(value: T, scrub: Callable[[str], str], *, keep: tuple[type, ...] = ()) -> T:
     """``value`` with ``scrub`` applied to every string inside it, however deep.
 
     Walks frozen dataclasses, tuples, lists and dicts (keys too), so a field added to the
     model later is scrubbed without anyone remembering to (issue: ``registry_errors`` and
-    ``challenge_error`` once were not). Enum members are kept as they are.
+    ``challenge_error`` once were not). Enum members, and instances of ``keep``, are kept as
+    they are.
     """
-    result: Any = _scrub_any(value, scrub)
+    result: Any = _scrub_any(value, scrub, keep)
     return cast(T, result)
 
 
-def _scrub_any(value: Any, scrub: Callable[[str], str]) -> Any:
-    if isinstance(value, Enum) or value is None or isinstance(value, (bool, int, float, bytes)):
+def _scrub_any(value: Any, scrub: Callable[[str], str], keep: tuple[type, ...]) -> Any:
+    if isinstance(value, Enum) or value is None or isinstance(value, (bool, int, float, bytes, *keep)):
         return value
     if isinstance(value, str):
         return scrub(value)
     if isinstance(value, tuple):
-        return tuple(_scrub_any(item, scrub) for item in value)
+        return tuple(_scrub_any(item, scrub, keep) for item in value)
     if isinstance(value, list):
-        return [_scrub_any(item, scrub) for item in value]
+        return [_scrub_any(item, scrub, keep) for item in value]
     if isinstance(value, dict):
-        return {_scrub_any(k, scrub): _scrub_any(v, scrub) for k, v in value.items()}
+        return {_scrub_any(k, scrub, keep): _scrub_any(v, scrub, keep) for k, v in value.items()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         changes = {
-            f.name: _scrub_any(getattr(value, f.name), scrub) for f in dataclasses.fields(value) if f.init
+            f.name: _scrub_any(getattr(value, f.name), scrub, keep)
+            for f in dataclasses.fields(value)
+            if f.init
         }
         return dataclasses.replace(value, **changes)
     return value

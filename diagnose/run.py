@@ -12,8 +12,10 @@ import traceback
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
+from typing import TypeVar
 
 from diagnose import __version__
+from diagnose.bounds import QUOTE_LIMIT, SCRUB_MARGIN, clip_strings
 from diagnose.clients.catalogue import predict_all
 from diagnose.concurrency import Cancel, run_all
 from diagnose.model import (
@@ -37,6 +39,8 @@ from diagnose.redact import learned_secrets, redact_headers, scrub_text, scrub_v
 from diagnose.rules import diagnose, tool_failure_diagnosis
 from diagnose.tls_material import NO_TLS_MATERIAL, TlsMaterial
 from diagnose.transport import HttpClient, Recorder, RecordingClient, TransportOptions
+
+T = TypeVar("T")
 
 Puller = Callable[[ImageReference, HttpClient, PullOptions], PullResult]
 
@@ -115,7 +119,7 @@ def run_pull(
     if cancel is not None:
         cancel.register(client)
     try:
-        return scrub_result(guarded(PULLERS[strategy], ref, client, options), client.scrub)
+        return bounded(guarded(PULLERS[strategy], ref, client, options), client.scrub)
     finally:
         if learned is not None:
             learned.extend(client.secrets())
@@ -268,9 +272,16 @@ def compare(
 def scrub_report(report: Report, secrets: Sequence[str]) -> Report:
     """The last pass before any output: every string of the report, the diagnosis and the
     identity included, without any secret any pull knew (a user name equal to the password
-    disappears with it)."""
+    disappears with it), and no string outside the exchanges longer than ``QUOTE_LIMIT``."""
     secrets = tuple(dict.fromkeys(secrets))
-    return scrub_value(report, lambda text: scrub_text(text, secrets))
+    return bounded(report, lambda text: scrub_text(text, secrets))
+
+
+def bounded(value: T, scrub: Callable[[str], str]) -> T:
+    """``value`` scrubbed and cut (``bounds.py``): cut with a margin first, so megabytes of a
+    quoted body are never scrubbed, then scrubbed, then cut at the limit."""
+    value = clip_strings(value, QUOTE_LIMIT + SCRUB_MARGIN)
+    return clip_strings(scrub_value(value, scrub), QUOTE_LIMIT)
 
 
 def recognisable_secrets(exchanges: Sequence[Exchange]) -> tuple[str, ...]:

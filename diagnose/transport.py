@@ -77,6 +77,10 @@ TOKEN_ANSWER_LIMIT = 64 * 1024
 """Bodies larger than this are not read for token claims (a token answer is a few KB)."""
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 READ_CHUNK = 64 * 1024
+RECORDED_TOTAL_LIMIT = 2 * 1024 * 1024
+"""Bytes of response bodies one run records in full (``Recorder.body_allowance``)."""
+RECORDED_BODY_FLOOR = 2 * 1024
+"""Bytes of each response body recorded once that budget is spent."""
 REDACT_MARGIN = 16 * 1024
 PULL_DEADLINE_NOTE = "the pull's --timeout deadline"
 
@@ -87,10 +91,22 @@ class Recorder:
     Both pullers share one Recorder so exchange ids are global and ordered by start time.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, body_budget: int = RECORDED_TOTAL_LIMIT) -> None:
         self._lock = threading.Lock()
         self._last_id = 0
         self._exchanges: list[Exchange] = []
+        self._body_budget = body_budget
+
+    def body_allowance(self, wanted: int) -> int:
+        """Bytes of the next response body to record: ``wanted`` while the run's budget lasts,
+        then ``RECORDED_BODY_FLOOR`` (a server that sends thousands of 64 KB answers cannot
+        make the report hundreds of megabytes). ``spend`` what was kept."""
+        with self._lock:
+            return max(min(wanted, self._body_budget), min(wanted, RECORDED_BODY_FLOOR))
+
+    def spend(self, recorded: int) -> None:
+        with self._lock:
+            self._body_budget = max(self._body_budget - recorded, 0)
 
     def next_id(self) -> int:
         with self._lock:
@@ -628,9 +644,11 @@ class RecordingClient:
                 # Only what can be kept is redacted (plus a margin, so that a secret that starts
                 # before the cap is still whole): redacting a 4 MB body costs seconds of the
                 # pull's deadline and keeps nothing more. The full body was read for secrets above.
+                limit = self._recorder.body_allowance(RECORDED_BODY_LIMIT) if reply_body else 0
                 text, encoding, record_truncated = recorded_body(
-                    reply_body[: RECORDED_BODY_LIMIT + REDACT_MARGIN], ctype, secrets, RECORDED_BODY_LIMIT
+                    reply_body[: limit + REDACT_MARGIN], ctype, secrets, limit
                 )
+                self._recorder.spend(len(text))
                 recorded_response = RecordedResponse(
                     status=status,
                     reason=reason,

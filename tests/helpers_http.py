@@ -163,8 +163,11 @@ class Pki:
     key_path: str
 
 
-def make_pki(directory: Path, names: Sequence[str] = ("127.0.0.1", "localhost")) -> Pki:
-    """Generate a CA and a leaf certificate for ``names`` (IPs or DNS names) in ``directory``."""
+def make_pki(
+    directory: Path, names: Sequence[str] = ("127.0.0.1", "localhost"), *, expired: bool = False
+) -> Pki:
+    """Generate a CA and a leaf certificate for ``names`` (IPs or DNS names) in ``directory``;
+    ``expired`` makes the leaf's validity end a day ago."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -206,14 +209,16 @@ def make_pki(directory: Path, names: Sequence[str] = ("127.0.0.1", "localhost"))
             alt_names.append(x509.IPAddress(ipaddress.ip_address(name)))
         except ValueError:
             alt_names.append(x509.DNSName(name))
+    leaf_from = now - datetime.timedelta(days=3 if expired else 0, minutes=5)
+    leaf_until = now + datetime.timedelta(days=-1 if expired else 1)
     cert = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
         .issuer_name(ca_name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
+        .not_valid_before(leaf_from)
+        .not_valid_after(leaf_until)
         .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
@@ -244,6 +249,7 @@ def serve(
     tls: bool = False,
     names: Sequence[str] = ("127.0.0.1", "localhost"),
     client_ca: str | None = None,
+    expired: bool = False,
 ) -> Iterator[RunningServer]:
     """Run ``handler`` on 127.0.0.1 (a free port) in a thread; stop it cleanly on exit.
 
@@ -255,7 +261,7 @@ def serve(
     ca_path: str | None = None
     with tempfile.TemporaryDirectory(prefix="diagnose-test-") as tmp:
         if tls:
-            pki = make_pki(Path(tmp), names)
+            pki = make_pki(Path(tmp), names, expired=expired)
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(pki.cert_path, pki.key_path)
             if client_ca is not None:
@@ -431,3 +437,27 @@ class MarkdownInjection(QuietHandler):
         body = json.dumps({"errors": [error]}, ensure_ascii=False).encode() + b"\n```\n</details>\n"
         header = MARKDOWN_PAYLOAD.replace("\x1b", "").encode("utf-8").decode("latin-1")
         self.reply(403, body, [version, ("Content-Type", "application/json"), ("X-Reason", header)])
+
+
+class InflatingAnswers(QuietHandler):
+    """An open V2 registry whose every answer after the ping is a 400 with an 8 KB gzip body
+    that inflates to 8 MB of text (``Content-Encoding: gzip``), V1 paths included."""
+
+    BODY = __import__("gzip").compress(b"A" * (8 * 1024 * 1024), 9)
+
+    def do_GET(self) -> None:
+        self.seen()
+        version = ("Docker-Distribution-API-Version", "registry/2.0")
+        if self.path == "/v2/":
+            self.reply(200, b"{}", [version])
+            return
+        headers = [version, ("Content-Encoding", "gzip"), ("Content-Type", "text/plain")]
+        self.reply(400, self.BODY, headers)
+
+
+class BigAnswers(QuietHandler):
+    """Every GET answers 500 with 64 KB of text."""
+
+    def do_GET(self) -> None:
+        self.seen()
+        self.reply(500, b"E" * 64 * 1024, [("Content-Type", "text/plain")])

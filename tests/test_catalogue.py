@@ -50,7 +50,7 @@ def _other_predictions(report: Report, scenario: LabScenario) -> tuple[ClientPre
     kubelet): run those pulls too and predict from them."""
     extra = tuple(s for s in Strategy if s not in {p.strategy for p in report.pulls})
     options = PullOptions(credentials=scenario.credentials(LAB_USERS), tls_verify=scenario.tls_verify)
-    pulls = run_pulls(report.reference, options, TransportOptions(timeout=5.0), strategies=extra)
+    pulls = run_pulls(report.reference, options, TransportOptions(timeout=30.0), strategies=extra)
     return predict_all(pulls, report.reference) if pulls else ()
 
 
@@ -60,7 +60,7 @@ def _strict_message(report: Report) -> str:
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
 def test_scenario_reaches_its_rule(labs: dict[LabConfig, Lab], scenario: LabScenario) -> None:
-    report = run_scenario(scenario, _lab(labs, scenario), timeout=5.0)
+    report = run_scenario(scenario, _lab(labs, scenario), timeout=30.0)
     diagnosis = report.diagnosis
     assert diagnosis.id == scenario.rule, (diagnosis.id, diagnosis.explanation)
     assert diagnosis.next_steps
@@ -185,3 +185,25 @@ def test_vendor_advice_is_concrete_for_every_vendor_and_situation() -> None:
     assert "read:packages" in " ".join(advice(VENDORS[5], Situation.LOGIN, "ghcr.io"))
     assert "read_registry" in " ".join(advice(VENDORS[7], Situation.LOGIN, "registry.gitlab.com"))
     assert "az acr login --name myreg" in " ".join(advice(VENDORS[4], Situation.LOGIN, hosts["acr"]))
+
+
+# ---- vendor steps reach the diagnosis ----------------------------------------------------------
+
+
+def test_diagnosis_adds_the_vendors_steps() -> None:
+    from diagnose.rules import diagnose
+    from tests import factories as f
+
+    ecr = diagnose(f.scenario_denied(host="123456789012.dkr.ecr.eu-central-1.amazonaws.com"), f.ALICE)
+    assert ecr.id == "denied"
+    steps = " ".join(ecr.next_steps)
+    assert "ecr:BatchGetImage" in steps
+    hub = diagnose(f.scenario_hub_anonymous_missing(), f.ANONYMOUS)
+    assert any("personal access token" in step for step in hub.next_steps)
+    # the answer's text names ECR's permission even when the host does not look like ECR
+    assert "ecr:GetDownloadUrlForLayer" in " ".join(
+        diagnose(f.scenario_denied(host="r.corp.example"), f.ALICE).next_steps
+    )
+    plain = diagnose(f.scenario_tag_missing(host="registry.corp.example"), f.ANONYMOUS)
+    assert plain.id == "tag-missing"
+    assert not any("hub.docker.com" in step or "ECR" in step for step in plain.next_steps)

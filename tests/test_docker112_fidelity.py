@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from diagnose.clients import docker112
 from diagnose.lab import LAB_USERS, Lab, LabAuth, LabConfig, start_lab
 from diagnose.model import Outcome, Protocol, header_value
 from diagnose.pullers.options import PullOptions
@@ -353,3 +355,58 @@ def test_schema2_served_as_application_json_is_read_as_schema1() -> None:
         _, docker = run_pulls(ref, PullOptions(tls_verify=False), TransportOptions(timeout=5))
     assert docker.message == "Error response from daemon: missing signature key"
     assert not any(s.label.startswith("v1") for s in docker.steps)
+
+
+class StallsOnManifest(OpenV2Handler):
+    """Answers the ping (without the version header, so V1 would be next), then never answers
+    the manifest within the pull's deadline."""
+
+    def do_GET(self) -> None:
+        self.seen()
+        if self.path == "/v2/":
+            self.reply(200, b"{}")
+        else:
+            time.sleep(3)
+            self.reply(404, b"")
+
+
+def test_a_stalled_manifest_read_hangs_docker_112() -> None:
+    """D4: the manifest client has no http.Client.Timeout (D12 registry/client/repository.go,
+    moby v1.12.6 distribution/registry.go:36-45): docker would wait for ever, not time out."""
+    with serve(StallsOnManifest) as server:
+        ref = parse_reference(f"127.0.0.1:{server.port}/library/x:1")
+        _, docker = run_pulls(ref, PullOptions(tls_verify=False), TransportOptions(timeout=1.5))
+    assert docker.outcome is Outcome.TIMEOUT
+    assert docker.message == docker112.NO_TIMEOUT_HANG
+    assert docker.daemon_error is not None and docker.daemon_error.endswith(docker112.NO_TIMEOUT_HANG)
+    assert not any(s.label.startswith("v1") for s in docker.steps)  # docker never got that far
+
+
+class BearerThenBasic(OpenV2Handler):
+    """A ping with two WWW-Authenticate lines (Bearer, then Basic) and a token endpoint."""
+
+    def do_GET(self) -> None:
+        self.seen()
+        if self.path == "/v2/":
+            port = self.server.server_address[1]
+            challenges = [
+                ("WWW-Authenticate", f'Bearer realm="http://127.0.0.1:{port}/token",service="s"'),
+                ("WWW-Authenticate", 'Basic realm="r"'),
+            ]
+            self.reply(401, b"{}", [VERSION, *challenges])
+        elif self.path.startswith("/token"):
+            self.reply(200, b'{"token":"opaque"}', [("Content-Type", "application/json")])
+        else:
+            self.reply(404, b"", [VERSION])
+
+
+def test_token_handler_then_basic_handler() -> None:
+    """D9: D12 registry/client/auth/session.go:95-105 runs the token handler and then the basic
+    handler for every challenge of their scheme: without credentials a token is fetched, then the
+    basic handler refuses the request (no basic auth credentials)."""
+    with serve(BearerThenBasic) as server:
+        ref = parse_reference(f"127.0.0.1:{server.port}/library/x:1")
+        _, docker = run_pulls(ref, PullOptions(tls_verify=False), TransportOptions(timeout=5))
+    http_steps = [(s.label, s.status) for s in docker.steps if s.url.startswith("http://")]
+    assert http_steps[:3] == [("ping", 401), ("token", 200), ("manifest", None)]
+    assert any("no basic auth credentials" in note for note in docker.notes)

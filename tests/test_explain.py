@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -414,3 +415,27 @@ def test_cli_reads_stdin_and_rejects_empty_input() -> None:
     )
     assert empty.returncode == 2
     assert "Traceback" not in empty.stderr
+
+
+def test_what_the_real_clients_printed_is_recognised() -> None:
+    """docs/real-clients.md holds what podman 4.3, buildah 1.28, docker 20.10 and ctr 1.6 printed
+    against the real-registry matrix (tests/realreg): each line is recognised with its model's id."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "real-clients.md").read_text(encoding="utf-8")
+    model = None
+    checked = 0
+    for line in doc.splitlines():
+        heading = re.match(r"### \S+ vs `([^`]+)`", line)
+        if heading:
+            model = heading.group(1)
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+        if model is None or len(cells) < 3 or cells[0] in ("scenario", "---") or cells[1].startswith("("):
+            continue
+        printed = re.sub(r"<(?:token|basic|open|closed|plain)>", "127.0.0.1:5000", cells[1]).replace(
+            "<br>", "\n"
+        )
+        assert model in [m.client for m in explain(printed).matches], (model, cells[0], printed)
+        checked += 1
+    assert checked >= 40

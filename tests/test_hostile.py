@@ -234,3 +234,74 @@ def test_md_text_shows_text_literally(text: str, shown: str) -> None:
 
     html = html_of(md_text(text)).replace("<!-- -->", "")
     assert html.strip() == f"<p>{shown}</p>"
+
+
+# ----------------------------------------------------------------------------- bounded output
+
+
+def long_strings(value: object, path: str = "") -> list[tuple[int, str]]:
+    """Strings longer than the quote limit outside the exchanges, with where they are."""
+    from diagnose.bounds import QUOTE_LIMIT
+
+    if isinstance(value, dict):
+        return [hit for k, v in value.items() if k != "exchanges" for hit in long_strings(v, f"{path}.{k}")]
+    if isinstance(value, list):
+        return [hit for i, v in enumerate(value) for hit in long_strings(v, f"{path}[{i}]")]
+    if isinstance(value, str) and len(value) > QUOTE_LIMIT + 100:
+        return [(len(value), path)]
+    return []
+
+
+def test_an_inflating_answer_stays_a_small_report(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """8 KB of gzip that inflates to 8 MB, quoted by docker 1.12 and repeated by every note,
+    prediction and the diagnosis, once made 25-64 MB of JSON and a terminal run of minutes."""
+    import time
+
+    from tests.helpers_http import InflatingAnswers
+
+    monkeypatch.setenv("COLUMNS", "80")
+    with serve(InflatingAnswers) as server:
+        args = ["compare", f"127.0.0.1:{server.port}/library/x", "--no-tls-verify", "--timeout", "10"]
+        started = time.monotonic()
+        code, as_json = run_cli(capsys, [*args, "--json"])
+        json_seconds = time.monotonic() - started
+        started = time.monotonic()
+        _, terminal = run_cli(capsys, args)
+        terminal_seconds = time.monotonic() - started
+    assert code == 1
+    report = json.loads(as_json[: as_json.rindex("}") + 1])
+    assert len(as_json) < 2 * 1024 * 1024, len(as_json)
+    assert long_strings(report) == []
+    assert any("more bytes" in p["message"] or "more characters" in p["message"] for p in report["pulls"])
+    assert len(terminal) < 200 * 1024
+    assert json_seconds < 30 and terminal_seconds < 30, (json_seconds, terminal_seconds)
+
+
+def test_thousands_of_big_answers_do_not_make_a_huge_recording() -> None:
+    from diagnose.model import Strategy
+    from diagnose.transport import (
+        RECORDED_BODY_FLOOR,
+        RECORDED_BODY_LIMIT,
+        RECORDED_TOTAL_LIMIT,
+        Recorder,
+        RecordingClient,
+        TransportOptions,
+    )
+    from tests.helpers_http import BigAnswers
+
+    recorder = Recorder()
+    with (
+        serve(BigAnswers) as server,
+        RecordingClient(recorder, Strategy.V2_ONLY, TransportOptions(timeout=5)) as c,
+    ):
+        for n in range(120):
+            c.send(f"get {n}", "GET", server.url(f"/v1/images/{n}/json"))
+    exchanges = recorder.exchanges()
+    recorded = sum(len(e.response.body) for e in exchanges if e.response is not None)
+    assert len(exchanges) == 120
+    assert recorded <= RECORDED_TOTAL_LIMIT + RECORDED_BODY_LIMIT + 120 * RECORDED_BODY_FLOOR
+    assert exchanges[0].response is not None and len(exchanges[0].response.body) == RECORDED_BODY_LIMIT
+    last = exchanges[-1].response
+    assert last is not None and last.body_truncated and len(last.body) == RECORDED_BODY_FLOOR

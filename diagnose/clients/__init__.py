@@ -58,6 +58,22 @@ def go_quote(data: bytes | str) -> str:
     return "".join(out)
 
 
+def go_quote_body(body: bytes | str) -> str:
+    """``go_quote`` of a registry answer, cut at ``bounds.QUOTE_LIMIT`` bytes.
+
+    The client prints the whole body; a report quotes its start and says how much more there
+    was (the exchange keeps the answer). Quoting megabytes rune by rune also took minutes.
+    """
+    from diagnose.bounds import QUOTE_LIMIT
+
+    raw = body.encode("utf-8", errors="surrogateescape") if isinstance(body, str) else body
+    if len(raw) <= QUOTE_LIMIT:
+        return go_quote(raw)
+    return (
+        f"{go_quote(raw[:QUOTE_LIMIT])}… ({len(raw) - QUOTE_LIMIT} more bytes; the exchange keeps the answer)"
+    )
+
+
 _SIMPLE_ESCAPES = {
     "\a": "\\a",
     "\b": "\\b",
@@ -278,7 +294,13 @@ def is_read_timeout(detail: str) -> bool:
     lowered = detail.lower()
     return any(
         marker in lowered
-        for marker in ("read timed out", "readtimeout", "(read timeout)", "while reading the body")
+        for marker in (
+            "read timed out",
+            "readtimeout",
+            "(read timeout)",
+            "while reading the body",
+            "body too slow",
+        )
     )
 
 

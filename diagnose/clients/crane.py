@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from diagnose.bounds import clip
 from diagnose.clients.base import ClientModel, Prediction, PullFacts, body_bytes, host_of_url
 from diagnose.clients.go import GoEra, format_v, status_text, transport_text, url_error
 from diagnose.model import Exchange, Strategy
@@ -41,7 +42,7 @@ def diagnostics(exchange: Exchange) -> str:
         if exchange.request.method == "HEAD":
             return f"{head} (HEAD responses have no body, use GET for details)"
         return head
-    return f"{head}: {body.decode('utf-8', errors='replace')}"
+    return f"{head}: {clip(body.decode('utf-8', errors='replace'))}"
 
 
 def _errors(body: bytes) -> list[str]:

@@ -39,6 +39,7 @@ from diagnose.clients import (
     decode_errcode,
     go_method_op,
     go_quote,
+    go_quote_body,
     host_of,
     is_read_timeout,
     legacy_details,
@@ -176,7 +177,7 @@ def v2_response_error(status: int, status_text: str, body: bytes) -> V2Error:
         # D12 UnexpectedHTTPResponseError: "error parsing HTTP %d response body: %s: %q"
         return V2Error(
             V2ErrorKind.UNEXPECTED_BODY,
-            text=f"error parsing HTTP {status} response body: {parse_error}: {go_quote(body)}",
+            text=f"error parsing HTTP {status} response body: {parse_error}: {go_quote_body(body)}",
         )
     codes = tuple(entry.code for entry in entries)
     bare = tuple(entry.bare for entry in entries)
@@ -230,7 +231,7 @@ def transport_error_text(
             # unverified: Go 1.6 Client.Timeout during the dial; whether Go 1.6 appended
             # " (Client.Timeout exceeded while awaiting headers)" is not known (observed from Go 1.7.3)
             return "net/http: request canceled while waiting for connection"
-        if is_read_timeout(detail):
+        if is_read_timeout(detail) or detail.startswith("not sent:"):
             return NO_TIMEOUT_HANG
         # observed wording of a dial that ran into the dialer's Timeout (registry/registry.go:170-174)
         return f"dial tcp {host_port}: i/o timeout"
@@ -339,7 +340,7 @@ def v1_images_error(status: int, remote_name: str, tag: str | None, body: bytes)
         if tag is None:
             return f"Error: image {remote_name} not found"
         return f"Error: image {remote_name}:{tag} not found"
-    return f"Error: Status {status} trying to pull repository {remote_name}: {go_quote(body)}"
+    return f"Error: Status {status} trying to pull repository {remote_name}: {go_quote_body(body)}"
 
 
 def v1_transport_error(url: str, kind: FailureKind, inner: str) -> str:
@@ -871,7 +872,7 @@ def v1_invalid_image_id(image_id: object) -> str | None:
     text = image_id if isinstance(image_id, str) else ""
     if re.fullmatch(r"[a-f0-9]{64}", text):
         return None
-    return f"image ID {go_quote(text)} is invalid"
+    return f"image ID {go_quote_body(text)} is invalid"
 
 
 # M12 distribution/pull_v1.go:258-277 asks for a layer's JSON up to 5 times, sleeping between.

@@ -33,6 +33,7 @@ from diagnose.clients import (
     decode_errcode,
     go_method_op,
     go_quote,
+    go_quote_body,
     host_of,
     is_read_timeout,
     legacy_details,
@@ -75,7 +76,9 @@ class _Unexpected:
     @property
     def text(self) -> str:
         # "error parsing HTTP %d response body: %s: %q"
-        return f"error parsing HTTP {self.status} response body: {self.parse_error}: {go_quote(self.body)}"
+        return (
+            f"error parsing HTTP {self.status} response body: {self.parse_error}: {go_quote_body(self.body)}"
+        )
 
 
 _Entry = GoErrcode | _Unexpected

@@ -226,6 +226,9 @@ class _Pull:
             attempt = self.attempt_v2(endpoint) if endpoint.version == 2 else self.attempt_v1(endpoint)
             if attempt.ok:
                 return self.result(attempt, Protocol.V2 if endpoint.version == 2 else Protocol.V1)
+            if docker112.NO_TIMEOUT_HANG in attempt.message:
+                # a request without a client timeout stalled: docker would still be waiting
+                return self.result(attempt, Protocol.V2 if endpoint.version == 2 else Protocol.V1)
             if not attempt.fallback:
                 self.notes.append(docker112.log_not_continuing(attempt.message))
                 return self.result(attempt, Protocol.V2 if endpoint.version == 2 else Protocol.V1)
@@ -248,6 +251,8 @@ class _Pull:
         variants: tuple[MessageVariant, ...] = ()
         if attempt.ok:
             lines = [*self.output, attempt.message]
+        elif docker112.NO_TIMEOUT_HANG in attempt.message:
+            lines = [*self.output, docker112.NO_TIMEOUT_HANG]
         else:
             creds = self.options.credentials
             shown = docker112.cli_failure(
