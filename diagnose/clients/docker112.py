@@ -476,7 +476,7 @@ def login_hides_error_note(text: str) -> str:
     return f"the daemon answered 401 (api/server/httputils/errors.go), so the CLI never shows: {text}"
 
 
-TERMINAL_VARIANT = "in a terminal it prints instead (then it waits for a login and retries the pull)"
+TERMINAL_VARIANT = "in a terminal instead (it then waits for a login and retries)"
 
 
 def pulling_repository_line(full_name: str) -> str:
