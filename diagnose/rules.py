@@ -857,6 +857,32 @@ PULL_QUOTA_EXHAUSTED = Rule(
     ),
 )
 
+
+def _via(f: Facts) -> str:
+    proxy = f.signals.forward_proxy
+    return f" (the forward proxy {proxy}, chosen from HTTPS_PROXY/HTTP_PROXY)" if proxy else ""
+
+
+PROXY_REFUSED = Rule(
+    id="proxy-refused",
+    applies=lambda f: bool(f.signals.proxy_refusal),
+    title="The proxy refused to connect to the registry",
+    explain=lambda f: (
+        f"Every request to {f.host or 'the registry'} goes through a proxy{_via(f)}, and the proxy "
+        f"refused: {f.signals.proxy_refusal}. The registry was never reached, so nothing about the "
+        f"image is known. The strict client says {_q(f.v2_message)}."
+    ),
+    known=lambda f: (f"The proxy answered: {f.signals.proxy_refusal}.",),
+    unknowable=lambda f: ("Whether the registry is up or has the image: no request reached it.",),
+    next_steps=lambda f: (
+        "A 407 means the proxy wants credentials: put them in the proxy URL "
+        "(`HTTPS_PROXY=http://USER:PASSWORD@proxy:port`), for the docker daemon too (its own "
+        "environment, systemd drop-in).",
+        f"If {f.host} is internal, add it to NO_PROXY (for this shell and for the docker daemon) "
+        "and run `diagnose compare` again.",
+    ),
+)
+
 PROXY_IN_THE_WAY = Rule(
     id="proxy-in-the-way",
     applies=lambda f: f.signals.proxy_status is not None,
@@ -864,6 +890,7 @@ PROXY_IN_THE_WAY = Rule(
     explain=lambda f: (
         f"A {f.signals.proxy_status} HTML page"
         + (f" from {f.signals.proxy_server}" if f.signals.proxy_server else "")
+        + _via(f)
         + " came back without the registry's Docker-Distribution-Api-Version header: a reverse proxy, load "
         "balancer or corporate proxy answered because it could not reach the registry behind it. "
         f"The strict client says {_q(f.v2_message)}; docker 1.12 says {_q(f.fb_message)}."
@@ -1021,6 +1048,7 @@ RULES: tuple[Rule, ...] = (
     DNS_FAILURE,
     TOKEN_ENDPOINT_UNREACHABLE,
     TLS_HANDSHAKE_CUT,
+    PROXY_REFUSED,
     CONNECTION_ERROR,
     TIMEOUT,
     PROXY_IN_THE_WAY,

@@ -60,6 +60,10 @@ class Signals:
     dns_hosts: tuple[str, ...] = ()  # hosts whose name did not resolve
     proxy_status: int | None = None  # a 5xx HTML page without the registry's version header
     proxy_server: str = ""  # its Server header ("nginx"), "" when absent
+    # The forward proxy (HTTP(S)_PROXY) the requests went through, redacted, and what it did
+    # when it refused to connect us (a CONNECT answered 407/502, or the proxy unreachable).
+    forward_proxy: str = ""
+    proxy_refusal: str = ""
     storage: StorageRefusal | None = None
     missing_blobs: tuple[str, ...] = ()  # digests a blob request answered 404 for
     moved_to: str | None = None  # the new name a NAME_UNKNOWN answer gave
@@ -161,6 +165,15 @@ def signals_from(pulls: Sequence[PullResult], host: str = "") -> Signals:
     dns: list[str] = []
     proxy_status: int | None = None
     proxy_server = ""
+    forward_proxy = next((e.proxy for e in exchanges if e.proxy), "") or ""
+    proxy_refusal = next(
+        (
+            e.failure.detail
+            for e in exchanges
+            if e.failure is not None and e.failure.kind is FailureKind.PROXY
+        ),
+        "",
+    )
     storage: StorageRefusal | None = None
     missing: list[str] = []
     moved_to: str | None = None
@@ -237,6 +250,8 @@ def signals_from(pulls: Sequence[PullResult], host: str = "") -> Signals:
         dns_hosts=tuple(dns),
         proxy_status=proxy_status,
         proxy_server=proxy_server,
+        forward_proxy=forward_proxy,
+        proxy_refusal=proxy_refusal,
         storage=storage,
         missing_blobs=tuple(missing),
         moved_to=moved_to,

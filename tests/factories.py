@@ -551,6 +551,12 @@ def scenario_tls_cut(host: str = "registry.corp.example") -> Pulls:
     )
 
 
+def scenario_proxy_refused(host: str = "registry.corp.example") -> Pulls:
+    """HTTPS_PROXY is set and the proxy answers the CONNECT with 407."""
+    detail = f"proxy 10.0.0.1:3128 refused the tunnel to {host}:443: 407 Proxy Authentication Required"
+    return _transport_scenario(Outcome.CONNECTION_ERROR, FailureKind.PROXY, detail, host)
+
+
 def scenario_connection(host: str = "nosuchhost.example") -> Pulls:
     return _transport_scenario(
         Outcome.CONNECTION_ERROR, FailureKind.DNS, f"dial tcp: lookup {host}: no such host", host

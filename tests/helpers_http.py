@@ -461,3 +461,35 @@ class BigAnswers(QuietHandler):
     def do_GET(self) -> None:
         self.seen()
         self.reply(500, b"E" * 64 * 1024, [("Content-Type", "text/plain")])
+
+
+class V1IndexNamingAnotherHost(QuietHandler):
+    """A V1-only registry (``/v2/`` is 404) whose image list names another host first in
+    ``X-Docker-Endpoints``, then itself; its own tag lookup says 404. ``other`` is the other
+    host's ``host:port``; ``standalone`` False makes docker use the index's token instead of
+    Basic auth on every request."""
+
+    other = ""
+    standalone = True
+
+    def do_GET(self) -> None:
+        self.seen()
+        me = self.headers.get("Host", "")
+        if self.path == "/v1/_ping":
+            flag = "true" if self.standalone else "false"
+            self.reply(200, b"{}", [("X-Docker-Registry-Standalone", flag)])
+        elif self.path.endswith("/images"):
+            headers = [("Content-Type", "application/json"), ("X-Docker-Endpoints", f"{self.other}, {me}")]
+            if not self.standalone:
+                headers.append(("X-Docker-Token", 'signature=s1gn4tur3,repository="library/x",access=read'))
+            self.reply(200, b"[]", headers)
+        else:
+            self.reply(404, b'{"error": "not found"}', [("Content-Type", "application/json")])
+
+
+class AnswersEverything500(QuietHandler):
+    """Records every request and answers 500: a host that must never see credentials."""
+
+    def do_GET(self) -> None:
+        self.seen()
+        self.reply(500, b"", [("Content-Type", "text/plain")])

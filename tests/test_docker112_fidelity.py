@@ -108,9 +108,9 @@ def test_v1_session_auth_follows_docker_auth_transport(lab_v1: Lab) -> None:
     later requests carry "Authorization: Token <X-Docker-Token>". (The lab is plain HTTP, so the
     https V1 ping fails and the http V1 endpoint, which docker never pings, is used.)"""
     ref = parse_reference(f"{lab_v1.registry_host}/library/oldtimer")
-    _, anonymous = run_pulls(ref, PullOptions(tls_verify=False), TransportOptions(timeout=5))
+    _, anonymous = run_pulls(ref, PullOptions(tls_verify=False), TransportOptions(timeout=30))
     creds = ("alice", LAB_USERS["alice"])
-    _, alice = run_pulls(ref, PullOptions(credentials=creds, tls_verify=False), TransportOptions(timeout=5))
+    _, alice = run_pulls(ref, PullOptions(credentials=creds, tls_verify=False), TransportOptions(timeout=30))
     assert anonymous.ok and alice.ok and alice.protocol is Protocol.V1
     assert v1_auth(anonymous.exchanges, "v1 images") == [None]
     assert v1_auth(alice.exchanges, "v1 images") == ['Basic <redacted: user "alice">']
@@ -130,7 +130,7 @@ def test_no_basic_credentials_does_not_mark_the_host_tls_confirmed(tls_basic_lab
     """allowV1Fallback's url.Error branch returns fallbackError{confirmedV2:false}: transportOK
     stays false, so docker still tries the http V2 endpoint of an insecure host."""
     ref = parse_reference(f"{tls_basic_lab.registry_host}/library/busybox")
-    _, docker = run_pulls(ref, PullOptions(tls_verify=False), TransportOptions(timeout=5))
+    _, docker = run_pulls(ref, PullOptions(tls_verify=False), TransportOptions(timeout=30))
     pings = [s.url for s in docker.steps if s.label == "ping"]
     assert pings == [
         f"https://{tls_basic_lab.registry_host}/v2/",
@@ -195,7 +195,7 @@ class Schema1Only(OpenV2Handler):
 def test_docker_112_cannot_read_an_oci_manifest_and_falls_back() -> None:
     with serve(IgnoresAccept) as server:
         ref = parse_reference(f"127.0.0.1:{server.port}/library/x")
-        _, docker = run_pulls(ref, PullOptions(tls_verify=False), TransportOptions(timeout=5))
+        _, docker = run_pulls(ref, PullOptions(tls_verify=False), TransportOptions(timeout=30))
     assert not docker.ok
     assert not any("Pulling from" in line for line in docker.message.splitlines())
     # The version header keeps confirmedV2 (continueOnError, not allowV1Fallback): no V1.
@@ -205,7 +205,7 @@ def test_docker_112_cannot_read_an_oci_manifest_and_falls_back() -> None:
 def test_strict_client_reads_schema1() -> None:
     with serve(Schema1Only) as server:
         ref = parse_reference(f"127.0.0.1:{server.port}/library/x")
-        v2, _ = run_pulls(ref, PullOptions(tls_verify=False), TransportOptions(timeout=5))
+        v2, _ = run_pulls(ref, PullOptions(tls_verify=False), TransportOptions(timeout=30))
     assert v2.ok, v2.message
     assert [s.label for s in v2.steps if s.label.startswith("layer")] == ["layer 1/1"]
 
@@ -229,13 +229,13 @@ def test_bare_unauthorized_ends_in_the_login_prompt() -> None:
     api/server/httputils/errors.go:63) and the CLI prompts (api/client/registry.go:50, :107)."""
     with serve(BareUnauthorized) as server:
         ref = parse_reference(f"127.0.0.1:{server.port}/library/x:1")
-        _, docker = run_pulls(ref, PullOptions(tls_verify=False), TransportOptions(timeout=5))
+        _, docker = run_pulls(ref, PullOptions(tls_verify=False), TransportOptions(timeout=30))
     assert docker.message == (
         "\nPlease login prior to pull:\nError: Cannot perform an interactive login from a non TTY device"
     )
     assert [(v.when, v.message) for v in docker.variants] == [
         (
-            "in a terminal it prints instead (then it waits for a login and retries the pull)",
+            "in a terminal instead (it then waits for a login and retries)",
             "\nPlease login prior to pull:\nUsername: ",
         )
     ]
@@ -313,7 +313,7 @@ def test_docker_blob_requests_are_plain_gets_without_accept() -> None:
     (config): a bare GET; the manifest's Accept headers never reach a blob request."""
     with serve(OpenSchema2) as server:
         ref = parse_reference(f"127.0.0.1:{server.port}/library/x:1")
-        _, docker = run_pulls(ref, PullOptions(tls_verify=False), TransportOptions(timeout=5))
+        _, docker = run_pulls(ref, PullOptions(tls_verify=False), TransportOptions(timeout=30))
     assert docker.ok, docker.message
     blobs = _blob_requests(docker.exchanges)
     assert [method for method, _ in blobs] == ["GET", "GET"]
@@ -328,7 +328,7 @@ def test_docker_blob_requests_are_plain_gets_without_accept() -> None:
 def test_docker_blob_requests_with_a_token_carry_only_the_bearer(lab: Lab) -> None:
     ref = parse_reference(f"{lab.registry_host}/alice/private-app:latest")
     creds = ("alice", LAB_USERS["alice"])
-    _, docker = run_pulls(ref, PullOptions(credentials=creds, tls_verify=False), TransportOptions(timeout=5))
+    _, docker = run_pulls(ref, PullOptions(credentials=creds, tls_verify=False), TransportOptions(timeout=30))
     assert docker.ok, docker.message
     blobs = [e for e in docker.exchanges if e.step == "config" or e.step.startswith("layer")]
     assert blobs and all(e.request.method == "GET" for e in blobs)
@@ -342,7 +342,7 @@ def test_a_missing_layer_is_unknown_blob() -> None:
     """D12 registry/client/repository.go:647-651: a blob GET answered 404 is ErrBlobUnknown."""
     with serve(MissingLayer) as server:
         ref = parse_reference(f"127.0.0.1:{server.port}/library/x:1")
-        _, docker = run_pulls(ref, PullOptions(tls_verify=False), TransportOptions(timeout=5))
+        _, docker = run_pulls(ref, PullOptions(tls_verify=False), TransportOptions(timeout=30))
     assert docker.message.splitlines()[-2:] == ["1: Pulling from library/x", "unknown blob"]
     assert docker.outcome is Outcome.NOT_FOUND
 
@@ -352,7 +352,7 @@ def test_schema2_served_as_application_json_is_read_as_schema1() -> None:
     schema1 (schema1/manifest.go:54), whose libtrust parse wants signatures (jsonsign.go:499-502)."""
     with serve(Schema2AsJson) as server:
         ref = parse_reference(f"127.0.0.1:{server.port}/library/x:1")
-        _, docker = run_pulls(ref, PullOptions(tls_verify=False), TransportOptions(timeout=5))
+        _, docker = run_pulls(ref, PullOptions(tls_verify=False), TransportOptions(timeout=30))
     assert docker.message == "Error response from daemon: missing signature key"
     assert not any(s.label.startswith("v1") for s in docker.steps)
 
@@ -406,7 +406,7 @@ def test_token_handler_then_basic_handler() -> None:
     basic handler refuses the request (no basic auth credentials)."""
     with serve(BearerThenBasic) as server:
         ref = parse_reference(f"127.0.0.1:{server.port}/library/x:1")
-        _, docker = run_pulls(ref, PullOptions(tls_verify=False), TransportOptions(timeout=5))
+        _, docker = run_pulls(ref, PullOptions(tls_verify=False), TransportOptions(timeout=30))
     http_steps = [(s.label, s.status) for s in docker.steps if s.url.startswith("http://")]
     assert http_steps[:3] == [("ping", 401), ("token", 200), ("manifest", None)]
     assert any("no basic auth credentials" in note for note in docker.notes)

@@ -305,3 +305,37 @@ def test_thousands_of_big_answers_do_not_make_a_huge_recording() -> None:
     assert exchanges[0].response is not None and len(exchanges[0].response.body) == RECORDED_BODY_LIMIT
     last = exchanges[-1].response
     assert last is not None and last.body_truncated and len(last.body) == RECORDED_BODY_FLOOR
+
+
+# ----------------------------------------------------------------------------- credentials stay home
+
+
+@pytest.mark.parametrize(("standalone", "sent"), [(True, "Basic"), (False, "Token")])
+def test_credentials_never_go_to_another_host_named_in_x_docker_endpoints(
+    capsys: pytest.CaptureFixture[str], standalone: bool, sent: str
+) -> None:
+    """docker 1.12 sends them there (registry/session.go authTransport); diagnose records that
+    it would, and sends them only to the registry named."""
+    from tests.helpers_http import AnswersEverything500, V1IndexNamingAnotherHost
+
+    class Index(V1IndexNamingAnotherHost):
+        pass
+
+    Index.standalone = standalone
+    with serve(AnswersEverything500, tls=True) as other, serve(Index, tls=True) as index:
+        Index.other = f"127.0.0.1:{other.port}"
+        with pytest.raises(SystemExit):
+            cli.main(
+                ["compare", f"127.0.0.1:{index.port}/library/x", "--no-tls-verify", "--timeout", "5",
+                 "--creds", f"{USER}:{PASSWORD}", "--json"]
+            )  # fmt: skip
+        report = json.loads(capsys.readouterr().out)
+        at_other, at_index = other.requests, index.requests
+    assert [r.path for r in at_other] == ["/v1/repositories/library/x/tags/latest"]  # it was asked ...
+    assert all(not r.values("Authorization") for r in at_other)  # ... without credentials
+    tag_lookups = [r for r in at_index if "/tags/" in r.path]
+    assert tag_lookups and all(r.values("Authorization")[0].startswith(sent) for r in tag_lookups)
+    docker = next(p for p in report["pulls"] if p["strategy"] == "v2-then-v1")
+    finding = [n for n in docker["notes"] if "would send" in n]
+    assert finding and f"127.0.0.1:{other.port}" in finding[0] and f"Authorization: {sent}" in finding[0]
+    assert docker["outcome"] == "not_found"

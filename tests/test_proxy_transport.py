@@ -7,6 +7,10 @@ succeeds proves the requests went through the proxy; the lab's token server stay
 
 from __future__ import annotations
 
+import json
+
+import pytest
+
 from diagnose.lab import Lab
 from diagnose.model import FailureKind, Outcome, PullResult, Strategy
 from diagnose.proxy import proxy_environment
@@ -109,3 +113,40 @@ def test_skopeo_words_a_refused_tunnel_like_go(lab: Lab) -> None:
     assert result.outcome is Outcome.CONNECTION_ERROR
     # net/http transport.go: a non-200 CONNECT fails with the status text alone.
     assert result.message.endswith(f'Get "https://registry.test:{port}/v2/": Proxy Authentication Required')
+
+
+def test_the_diagnosis_names_the_proxy_that_refused(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from diagnose.cli import main
+
+    port = lab.registry_host.rsplit(":", 1)[1]
+    with forward_proxy(HOSTS, mode="407") as proxy:
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        with pytest.raises(SystemExit) as exited:
+            main(["compare", f"registry.test:{port}/library/busybox:1.36", "--json", "--timeout", "5"])
+    report = json.loads(capsys.readouterr().out)
+    assert exited.value.code == 1
+    diagnosis = report["diagnosis"]
+    assert diagnosis["id"] == "proxy-refused", diagnosis
+    assert "407 Proxy Authentication Required" in diagnosis["explanation"]
+    assert proxy.url in diagnosis["explanation"]
+    assert any(e["proxy"] == proxy.url for e in report["exchanges"])
+
+
+def test_a_proxy_error_page_is_diagnosed_as_the_proxy(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from diagnose.cli import main
+
+    port = lab.registry_host.rsplit(":", 1)[1]
+    with forward_proxy(HOSTS, mode="502") as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        with pytest.raises(SystemExit):
+            main(["compare", f"registry.test:{port}/library/busybox:1.36", "--json", "--no-tls-verify"])
+    diagnosis = json.loads(capsys.readouterr().out)["diagnosis"]
+    # https first: the CONNECT is refused (502); then http, where the proxy's HTML page answers.
+    assert diagnosis["id"] in ("proxy-refused", "proxy-in-the-way"), diagnosis
+    assert proxy.url in diagnosis["explanation"]

@@ -42,6 +42,14 @@ ROWS = [
         ("--no-tls-verify", "--insecure-registry 127.0.0.1:5000"),
     ),
     Row(
+        "proxy-refused",
+        f.scenario_proxy_refused,
+        f.ANONYMOUS,
+        True,
+        ("407 Proxy Authentication Required", "registry.corp.example"),
+        ("HTTPS_PROXY=http://USER:PASSWORD@proxy:port", "NO_PROXY"),
+    ),
+    Row(
         "client-certificate-required",
         f.scenario_tls_client_certificate,
         f.ANONYMOUS,

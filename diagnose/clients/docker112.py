@@ -476,7 +476,7 @@ def login_hides_error_note(text: str) -> str:
     return f"the daemon answered 401 (api/server/httputils/errors.go), so the CLI never shows: {text}"
 
 
-TERMINAL_VARIANT = "in a terminal it prints instead (then it waits for a login and retries the pull)"
+TERMINAL_VARIANT = "in a terminal instead (it then waits for a login and retries)"
 
 
 def pulling_repository_line(full_name: str) -> str:
@@ -959,6 +959,24 @@ def log_not_continuing(error_text: str) -> str:
     return f"not continuing with pull after error: {error_text}"
 
 
+def v1_credentials_withheld(host: str, *, basic: bool, token: bool) -> str:
+    """M12 registry/session.go:100-130 authTransport.RoundTrip adds ``Authorization`` (Basic
+    with the login on every request of a standalone registry, else the index's ``Token``) to
+    every request of the session, whatever its host, so docker 1.12 sends it to each host the
+    index names in ``X-Docker-Endpoints``. diagnose sends it only to the registry named."""
+    sent = []
+    if basic:
+        sent.append("the login (Authorization: Basic)")
+    if token:
+        sent.append("the index's token (Authorization: Token)")
+    what = " and ".join(sent)
+    return (
+        f"docker 1.12 would send {what} to {host}, a host the registry named in X-Docker-Endpoints; "
+        "diagnose sent that request without credentials (they go only to the registry named and "
+        "its token server)"
+    )
+
+
 __all__ = [
     "ACCEPT",
     "CERTIFICATE_NAMES_UNKNOWN",
@@ -1033,6 +1051,7 @@ __all__ = [
     "username_prompt",
     "v1_ancestry_body_error",
     "v1_ancestry_error",
+    "v1_credentials_withheld",
     "v1_decode_error",
     "v1_empty_history",
     "v1_image_error",

@@ -699,13 +699,14 @@ class _Pull:
         data_endpoints = _data_endpoints(endpoint, images)
         repo = self.ref.path if "/" in self.ref.path else f"library/{self.ref.path}"
         for data in data_endpoints:
+            headers, auth = self.v1_credentials_for(data, extra, basic)
             reply = self.client.send(
                 "v1 tag",
                 "GET",
                 f"{data}repositories/{repo}/tags/{tag}",
                 kind=StepKind.V1_TAGS,
-                headers=extra,
-                basic_auth=basic,
+                headers=headers,
+                basic_auth=auth,
             )
             self.steps.append(step_for("v1 tag", "GET", reply, reply_words(reply)))
             if reply.failure is not None:
@@ -749,7 +750,7 @@ class _Pull:
         """M12 pull_v1.go:165-184: every data endpoint in turn; the last one's error is shown."""
         failed: tuple[str, str, Reply | None] | None = None
         for data in data_endpoints:
-            failed = self.v1_pull_image(data, image_id, extra, basic)
+            failed = self.v1_pull_image(data, image_id, *self.v1_credentials_for(data, extra, basic))
             if failed is None:
                 self.output.append(docker112.downloaded_status_line(self.ref.familiar))
                 return Attempt(True, docker112.legacy_registry_line(self.ref.name), Outcome.OK)
@@ -830,6 +831,22 @@ class _Pull:
                 return docker112.v1_layer_error(reply.status or 0, layer_id), "v1 layer", reply
         return None
 
+    def v1_credentials_for(
+        self, data: str, extra: list[tuple[str, str]], basic: tuple[str, str] | None
+    ) -> tuple[list[tuple[str, str]], tuple[str, str] | None]:
+        """Issue 6 item 15: credentials go only to the registry the user named. docker 1.12
+        sends them to every ``X-Docker-Endpoints`` host too (``v1_credentials_withheld``); a
+        request to another host goes without them, and the note says what docker would send."""
+        named = {_host_port(e.url) for e in pull_endpoints(self.ref, self.options)}
+        if _host_port(data) in named or (not extra and basic is None):
+            return extra, basic
+        note = docker112.v1_credentials_withheld(
+            urlsplit(data).netloc, basic=basic is not None, token=bool(extra)
+        )
+        if note not in self.notes:
+            self.notes.append(note)
+        return [], None
+
     # -- evidence -------------------------------------------------------------------------
 
     def transport_text(self, reply: Reply, *, client_timeout: bool = False) -> str:
@@ -898,6 +915,16 @@ def _v1_standalone(ping: Reply) -> bool:
     if header:
         return False
     return standalone
+
+
+def _host_port(url: str) -> tuple[str, int | None]:
+    """Host and port (the scheme's default when none is given) a URL sends to."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return url, None
+    return (parts.hostname or "").lower(), port or {"http": 80, "https": 443}.get(parts.scheme)
 
 
 def _data_endpoints(endpoint: Endpoint, images: Reply) -> list[str]:
