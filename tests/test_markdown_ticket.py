@@ -126,3 +126,15 @@ def test_ticket_of_a_basic_auth_pull(lab_basic: Lab) -> None:
 def test_markdown_is_deterministic(scenario: Any) -> None:
     report = f.report(scenario())
     assert render_markdown(report) == render_markdown(report)
+
+
+def test_blob_storage_is_a_participant_of_its_own(lab: Lab) -> None:
+    """The lab answers blob requests with 307 to presigned storage URLs: the diagram shows the
+    registry, the token server and the blob storage, and mermaid parses it."""
+    report = _lab_report(lab, "library/redirected")
+    diagram = sequence_diagram(report.pulls[0])
+    assert "as registry 127.0.0.1:" in diagram
+    assert "as token server 127.0.0.1:" in diagram
+    assert "as blob storage 127.0.0.1:" in diagram
+    assert "307 Temporary Redirect" in diagram
+    assert parse_mermaid([diagram])[0]["ok"]

@@ -34,11 +34,13 @@ def _role(exchange: Exchange, exchanges: dict[int, Exchange]) -> str:
         first = exchanges.get(exchange.redirect_of)
         while first is not None and first.redirect_of is not None:
             first = exchanges.get(first.redirect_of)
+        if first is not None and _is_blob(first):
+            return "blob storage"  # where the registry sends blob downloads (S3, a CDN, …)
         if (
             first is not None
             and split_url(first.request.url).netloc != split_url(exchange.request.url).netloc
         ):
-            return "blob storage" if _is_blob(first) else "redirect target"
+            return "redirect target"
     if kind.startswith("v1"):
         return "V1 registry"
     return "registry"
@@ -58,18 +60,19 @@ def sequence_diagram(pull: PullResult) -> str:
     exchanges = {e.id: e for e in pull.exchanges}
     ordered = sorted(pull.exchanges, key=lambda e: e.id)
     steps = {s.exchange_id: s for s in pull.steps if s.exchange_id is not None}
-    participants: dict[str, str] = {}
+    # One participant per role and host: a registry that serves its own blob redirects still
+    # shows the storage as a participant of its own.
+    participants: dict[tuple[str, str], str] = {}
     lines = ["sequenceDiagram", f"    participant C as {mermaid_text(pull.client, 60)}"]
     for exchange in ordered:
-        host = split_url(exchange.request.url).netloc or "?"
-        if host not in participants:
-            participants[host] = f"P{len(participants) + 1}"
-            label = f"{_role(exchange, exchanges)} {host}"
-            lines.append(f"    participant {participants[host]} as {mermaid_text(label, 60)}")
+        key = (_role(exchange, exchanges), split_url(exchange.request.url).netloc or "?")
+        if key not in participants:
+            participants[key] = f"P{len(participants) + 1}"
+            label = f"{key[0]} {key[1]}"
+            lines.append(f"    participant {participants[key]} as {mermaid_text(label, 60)}")
     failed_at = pull.error.exchange_id if pull.error is not None else None
     for exchange in ordered:
-        host = split_url(exchange.request.url).netloc or "?"
-        target = participants[host]
+        target = participants[(_role(exchange, exchanges), split_url(exchange.request.url).netloc or "?")]
         scheme = split_url(exchange.request.url).scheme or "?"
         path = short_request(exchange.request.url, origin(exchange.request.url))
         request = f"{exchange.request.method} {path} ({scheme})"
