@@ -3,7 +3,7 @@
 This is the only module that touches the terminal, files named by the user, and exit
 codes. It holds no registry logic: every decision lives in the pullers and rules.
 
-Exit codes (DESIGN.md): 0 every pull succeeded; 1 a pull failed and a diagnosis was
+Exit codes (README.md, docs/json-report.md): 0 every pull succeeded; 1 a pull failed and a diagnosis was
 printed; 2 usage or input error; 3 the tool itself failed. Never a Python traceback.
 """
 
@@ -120,6 +120,11 @@ def _credentials(creds: str | None, password_stdin: bool) -> tuple[str, str] | N
         raise UsageProblem("--creds must be USER:PASSWORD (or USER with --password-stdin)")
     if not user:
         raise UsageProblem("--creds: the user name is empty")
+    if not password:
+        # An empty password would send no credentials at all (docker and skopeo skip them),
+        # and the report would wrongly name the user.
+        where = "stdin was empty" if password_stdin else "--creds USER: has no password"
+        raise UsageProblem(f"empty password ({where}); give one, or leave out --creds to pull anonymously")
     return user, password
 
 
@@ -233,6 +238,26 @@ def _compare_batch(
     return ExitCode.OK if all(p.ok for r in reports for p in r.pulls) else ExitCode.PULL_FAILED
 
 
+def _write_json(text: str) -> None:
+    """JSON on stdout; ``\\u`` escapes where stdout cannot encode a character (PYTHONIOENCODING=ascii)."""
+    try:
+        text.encode(sys.stdout.encoding or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        text = json.dumps(json.loads(text), indent=2, ensure_ascii=True)
+    sys.stdout.write(text + "\n")
+
+
+def _tolerate_narrow_encodings() -> None:
+    """Never crash on a character the terminal's encoding lacks: show an escape instead."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if callable(reconfigure):
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # a stream already in use with a fixed setting
+                continue
+
+
 def _pull_exit(report: Report) -> ExitCode:
     """3 when diagnose itself failed on the way (a bug: the report keeps the evidence), else 0/1."""
     if report.diagnosis.tool_error or any(p.tool_error for p in report.pulls):
@@ -263,7 +288,7 @@ def _emit(report: Report, *, as_json: bool, outputs: dict[str, Path | None], cur
     elif as_json:
         from diagnose.render.json_report import render_json
 
-        sys.stdout.write(render_json(report) + "\n")
+        _write_json(render_json(report))
     else:
         render_terminal(report, _stdout())
         if curl:
@@ -431,6 +456,7 @@ def compare(
 ) -> None:
     from diagnose.credentials import CredentialsError, login_for
     from diagnose.http import TransportOptions
+    from diagnose.inputs import InputError, check_ca_file, parse_insecure_registry, parse_platform
     from diagnose.pullers.options import PullOptions
     from diagnose.run import compare as run_compare
 
@@ -457,18 +483,21 @@ def compare(
 
     identities = [identity_for(r) for r in references]  # every problem before any request
     credentials, source = identities[0]
-    if ca_cert is not None and not ca_cert.is_file():
-        raise UsageProblem(f"--ca-cert {ca_cert}: no such file")
-    containers_tls, docker_tls = _tls_material(reference.domain, cert_dir, certs_root)
-    options = PullOptions(
-        credentials=credentials,
-        platform=platform,
-        tls_verify=tls_verify,
-        insecure_registries=tuple(insecure_registry or ()),
-        verify_layers=verify_layers,
-        containers_tls=containers_tls,
-        docker_tls=docker_tls,
-    )
+    try:
+        if ca_cert is not None:
+            check_ca_file(ca_cert)
+        containers_tls, docker_tls = _tls_material(reference.domain, cert_dir, certs_root)
+        options = PullOptions(
+            credentials=credentials,
+            platform=parse_platform(platform),
+            tls_verify=tls_verify,
+            insecure_registries=tuple(parse_insecure_registry(e) for e in insecure_registry or ()),
+            verify_layers=verify_layers,
+            containers_tls=containers_tls,
+            docker_tls=docker_tls,
+        )
+    except InputError as exc:
+        raise UsageProblem(str(exc)) from None
     verify: bool | str = str(ca_cert) if ca_cert is not None and tls_verify else tls_verify
     from diagnose.proxy import proxy_environment
 
@@ -752,6 +781,7 @@ def demo(
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app; map every failure to an exit code, never a traceback."""
+    _tolerate_narrow_encodings()
     try:
         code = app(args=argv, prog_name="diagnose", standalone_mode=False)
     except UsageProblem as exc:

@@ -161,6 +161,9 @@ class RecordedResponse:
     body_size: int | None = None  # bytes read (or Content-Length when the body was not read)
     body_truncated: bool = False
     body_encoding: str = "utf-8"  # "utf-8" or "base64" for binary bodies
+    # sha256 of the whole body as received, kept when ``body`` is not all of it (a streamed
+    # layer, a capped config): replay then keeps the verdict made at capture time.
+    body_sha256: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,6 +426,18 @@ class ClientPrediction:
 
 
 @dataclass(frozen=True, slots=True)
+class RunSettings:
+    """What the user asked of a run, as typed values, so ``replay`` can rebuild it exactly."""
+
+    platform: str = "linux/amd64"
+    tls_verify: bool = True
+    ca_cert: str | None = None  # the --ca-cert path given (the file itself is not kept)
+    insecure_registries: tuple[str, ...] = ()
+    verify_layers: bool = False
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     """Everything one ``compare`` produced; serialised by render/json_report.py."""
 
@@ -435,6 +450,8 @@ class Report:
     options: tuple[tuple[str, str], ...] = field(default=())  # platform, tls-verify, ...
     clients: tuple[ClientPrediction, ...] = ()  # every modelled client's prediction
     table: tuple[Strategy, ...] = ()  # the pulls the comparison table shows; () = every pull
+    settings: RunSettings | None = None  # the options, typed; None in reports written before it
+    replayed_at: str = ""  # ISO 8601 UTC of the ``diagnose replay`` that produced this report
 
     @property
     def exchanges(self) -> tuple[Exchange, ...]:

@@ -47,7 +47,7 @@ def _login_step(f: Facts) -> str:
 
 
 def _v1_hiding(f: Facts) -> str:
-    """Why docker 1.12 printed a V1 error for a V2 problem (client-behaviours.md §1.3, §1.5)."""
+    """Why docker 1.12 printed a V1 error for a V2 problem (moby v1.12.6 distribution/errors.go)."""
     if not f.fell_back:
         return ""
     v1 = "the V1 API answered 404 to every path it asked" if f.no_v1_api else "the V1 API was asked next"

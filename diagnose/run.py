@@ -28,6 +28,7 @@ from diagnose.model import (
     PullError,
     PullResult,
     Report,
+    RunSettings,
     Strategy,
 )
 from diagnose.pullers.containerd import pull_containerd
@@ -35,7 +36,7 @@ from diagnose.pullers.docker_endpoints import pull_docker_endpoints
 from diagnose.pullers.options import PullOptions
 from diagnose.pullers.v2_only import pull_v2_only
 from diagnose.pullers.v2_then_v1 import is_insecure, pull_v2_then_v1
-from diagnose.redact import learned_secrets, redact_headers, scrub_text, scrub_value
+from diagnose.redact import REDACTED, learned_secrets, redact_headers, scrub_text, scrub_value
 from diagnose.rules import diagnose, tool_failure_diagnosis
 from diagnose.tls_material import NO_TLS_MATERIAL, TlsMaterial
 from diagnose.transport import HttpClient, Recorder, RecordingClient, TransportOptions
@@ -225,6 +226,7 @@ def build_report(
     *,
     clients: Sequence[str] | None = None,
     table: Sequence[Strategy] | None = None,
+    settings: RunSettings | None = None,
 ) -> Report:
     """Diagnose the pulls, predict every chosen client's message, wrap everything into the report.
 
@@ -241,11 +243,43 @@ def build_report(
         pulls=tuple(pulls),
         diagnosis=guarded_diagnose(original or list(pulls), auth),
         tool_version=__version__,
-        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        created=_now(),
         options=tuple(options),
         clients=predict_all(pulls, ref, platform, clients),
         table=shown if shown != ran else (),
+        settings=settings,
     )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def run_settings(options: PullOptions, transport: TransportOptions) -> RunSettings:
+    """The typed settings a report keeps so that ``replay`` can rebuild the run."""
+    return RunSettings(
+        platform=options.platform,
+        tls_verify=options.tls_verify,
+        ca_cert=transport.verify if isinstance(transport.verify, str) else None,
+        insecure_registries=options.insecure_registries,
+        verify_layers=options.verify_layers,
+        timeout=transport.timeout,
+    )
+
+
+def describe_settings(settings: RunSettings) -> tuple[tuple[str, str], ...]:
+    """The settings as the text ``options`` of the report (kept for readers of older reports)."""
+    described = [
+        ("platform", settings.platform),
+        ("tls_verify", str(settings.tls_verify).lower()),
+        ("timeout", f"{settings.timeout:g}"),
+        ("verify_layers", str(settings.verify_layers).lower()),
+    ]
+    if settings.ca_cert is not None:
+        described.append(("ca_cert", settings.ca_cert))
+    if settings.insecure_registries:
+        described.append(("insecure_registries", ",".join(settings.insecure_registries)))
+    return tuple(described)
 
 
 def compare(
@@ -259,13 +293,10 @@ def compare(
     """Run both pulls against the registry and diagnose them."""
     learned: list[str] = list(secrets_of(options))
     pulls = run_pulls(ref, options, transport, learned=learned, cancel=cancel)
-    described = (
-        ("platform", options.platform),
-        ("tls_verify", str(options.tls_verify).lower()),
-        ("timeout", f"{transport.timeout:g}"),
-        ("verify_layers", str(options.verify_layers).lower()),
+    settings = run_settings(options, transport)
+    report = build_report(
+        ref, pulls, auth_info(options, auth_source), describe_settings(settings), settings=settings
     )
-    report = build_report(ref, pulls, auth_info(options, auth_source), described)
     return scrub_report(report, learned)
 
 
@@ -292,33 +323,32 @@ def recognisable_secrets(exchanges: Sequence[Exchange]) -> tuple[str, ...]:
         found.extend(learned_secrets(exchange.request.headers))
         if exchange.response is not None and exchange.response.body_encoding == "utf-8":
             found.extend(learned_secrets((), exchange.response.body.encode("utf-8")))
-    return tuple(dict.fromkeys(found))
+    # A placeholder our own redaction wrote ("<redacted: empty credentials>") is evidence,
+    # not a secret: scrubbing it would change the recording replay must keep as it was.
+    return tuple(dict.fromkeys(s for s in found if REDACTED[:-1] not in s))
 
 
 def replay_report(saved: Report) -> Report:
     """Re-run both pullers offline on a saved report's exchanges, then diagnose again.
 
     The pullers read the recorded answers instead of the network, so a support engineer
-    sees the diagnosis that this version of diagnose draws from the user's evidence.
+    sees the diagnosis that this version of diagnose draws from the user's evidence. The
+    evidence stays as captured: exchange ids, ``created`` and the settings are the saved
+    ones; ``replayed_at`` says when this happened.
     """
-    from diagnose.replay import ReplayClient
+    from diagnose.replay import ReplayClient, id_source, replay_options, settings_of
 
     ref = saved.reference
-    options = PullOptions(
-        # The password was never recorded; a placeholder keeps the requests the same shape
-        # (docker sends account= only when both user and password are set).
-        credentials=(saved.auth.username, "<redacted>") if saved.auth.username else None,
-        platform=dict(saved.options).get("platform", "linux/amd64"),
-        tls_verify=dict(saved.options).get("tls_verify", "true") == "true",
-        verify_layers=dict(saved.options).get("verify_layers", "false") == "true",
-    )
+    options = replay_options(saved)
     secrets = recognisable_secrets(saved.exchanges)
+    new_ids = id_source(saved.exchanges)
     pulls = []
     for saved_pull in saved.pulls:
-        client = ReplayClient(_redacted_again(saved_pull.exchanges), saved_pull.strategy)
-        result = guarded(PULLERS[saved_pull.strategy], ref, client, options)
-        pulls.append(result)
-    return scrub_report(build_report(ref, pulls, saved.auth, saved.options), secrets)
+        client = ReplayClient(_redacted_again(saved_pull.exchanges), saved_pull.strategy, new_ids=new_ids)
+        pulls.append(guarded(PULLERS[saved_pull.strategy], ref, client, options))
+    report = build_report(ref, pulls, saved.auth, saved.options, settings=settings_of(saved))
+    # The evidence as captured: the capture time stays, the replay adds its own.
+    return scrub_report(dataclasses.replace(report, created=saved.created, replayed_at=_now()), secrets)
 
 
 def _redacted_again(exchanges: Sequence[Exchange]) -> tuple[Exchange, ...]:

@@ -7,7 +7,7 @@ header ``typ``/``alg`` and ``x5c`` = [the signing certificate, standard base64 D
 the registry verifies up to its ``rootcertbundle`` (our throwaway CA). The ES256 signature
 is the JWS form (r || s, 32 bytes each), not DER: libtrust rejects DER signatures.
 
-Policy, modelled on Docker Hub (reference/registry-behaviours.md §2.6, §3):
+Policy, modelled on Docker Hub's token service (auth.docker.io):
 - wrong password -> 401 ``{"details":"incorrect username or password"}``;
 - a known user owns their namespace (alice -> alice/*): pull and push;
 - anyone, anonymous included, may pull the public repositories (``library/*`` that exist);
@@ -245,7 +245,7 @@ def _handler_for(server: TokenServer) -> type[BaseHTTPRequestHandler]:
         def _answer(self, scopes: list[str], service: str | None, creds: Any) -> None:
             ok, user = self._authenticate(creds)
             if not ok:
-                # Docker Hub's wording (registry-behaviours.md §3, "Wrong password").
+                # Docker Hub's wording for a wrong password.
                 self._reply(401, {"details": "incorrect username or password"}, user)
                 return
             self._reply(200, server.issue(user, scopes, service), user)
