@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from diagnose.model import AuthMode, FailureKind, Outcome, Protocol, Strategy
+from diagnose.model import AuthMode, FailureKind, Outcome, Protocol, StepKind, Strategy
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACT = ROOT / "docs" / "json-report.md"
@@ -81,7 +81,7 @@ def test_every_field_of_a_report_is_documented(name: str) -> None:
     assert missing == [], f"fields without a row in docs/json-report.md: {missing}"
 
 
-@pytest.mark.parametrize("enum", [Outcome, FailureKind, AuthMode, Strategy, Protocol])
+@pytest.mark.parametrize("enum", [Outcome, FailureKind, AuthMode, Strategy, Protocol, StepKind])
 def test_every_enum_value_is_documented(enum: type) -> None:
     documented = _documented()
     missing = [member.value for member in enum if member.value not in documented]
