@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from diagnose.http import DEFAULT_MAX_BODY, BodySink, Reply
 from diagnose.model import (
+    AuthMode,
     Exchange,
     FailureKind,
     RecordedRequest,
@@ -59,15 +60,27 @@ def settings_of(saved: Report) -> RunSettings:
     )
 
 
-def replay_options(saved: Report) -> PullOptions:
-    """The PullOptions of the run that produced ``saved``: every setting that shapes requests.
+def replay_options(saved: Report, strategy: Strategy | None = None) -> PullOptions:
+    """The PullOptions of one pull (``strategy``) of the run that produced ``saved``: every
+    setting that shapes requests, and the identity that pull presented.
 
     The one place replay rebuilds a run (``diagnose replay`` and the cassette tests use it):
     an option left out here makes the pullers ask for requests the recording does not hold.
+    Secrets were never recorded; placeholders keep the requests the same shape.
     """
     settings = settings_of(saved)
+    credentials = (saved.auth.username, REDACTED_PASSWORD) if saved.auth.username else None
+    identity_token = None
+    own = next((i for i in saved.identities if i.strategy is strategy), None)
+    if own is not None:
+        credentials, identity_token = None, None
+        if own.mode is AuthMode.CREDENTIALS and own.identity_token:
+            identity_token = REDACTED_PASSWORD
+        elif own.mode is AuthMode.CREDENTIALS:
+            credentials = (own.username or "", REDACTED_PASSWORD)
     return PullOptions(
-        credentials=(saved.auth.username, REDACTED_PASSWORD) if saved.auth.username else None,
+        credentials=credentials,
+        identity_token=identity_token,
         platform=settings.platform,
         tls_verify=settings.tls_verify,
         insecure_registries=settings.insecure_registries,

@@ -178,6 +178,8 @@ class _Pull:
             scope,
             creds if creds and all(creds) else None,
             [(V2_VERSION_HEADER, "registry/2.0")],
+            identity_token=self.options.identity_token,
+            client_id="containers/image",
         )
         reply = token.reply
         self.tokens.append(token.grant)

@@ -55,6 +55,7 @@ from diagnose.pullers.common import (
     parse_manifest,
     ping_words,
     pull_error,
+    refresh_grant_form,
     reply_words,
     sha256_digest,
     short_type,
@@ -537,9 +538,21 @@ class _Pull:
         """D12 auth/session.go:362-443 fetchTokenWithBasicAuth: the token, or how it failed
         (an Attempt whose message is the inner error, wrapped later as ``Get <manifest>: …``)."""
         scope = f"repository:{self.ref.path}:pull"
-        account = creds[0] if creds else None
-        url = docker112.token_url(challenge.realm or "", challenge.service, scope, account)
-        reply = self.client.send("token", "GET", url, kind=StepKind.TOKEN, basic_auth=creds)
+        if self.options.identity_token:
+            # D12 auth/session.go fetchTokenWithOAuth: a stored identity token is sent as the
+            # OAuth2 refresh-token grant (client_id "docker", M12 registry/auth.go AuthClientID).
+            reply = self.client.send(
+                "token",
+                "POST",
+                challenge.realm or "",
+                kind=StepKind.TOKEN,
+                headers=[("Content-Type", "application/x-www-form-urlencoded")],
+                body=refresh_grant_form(challenge, scope, self.options.identity_token, "docker").encode(),
+            )
+        else:
+            account = creds[0] if creds else None
+            url = docker112.token_url(challenge.realm or "", challenge.service, scope, account)
+            reply = self.client.send("token", "GET", url, kind=StepKind.TOKEN, basic_auth=creds)
         error = self.reply_error("token", reply)
         if reply.failure is not None:
             self.steps.append(step_for("token", "GET", reply, reply_words(reply)))

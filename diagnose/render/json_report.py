@@ -30,6 +30,7 @@ from diagnose.model import (
     Outcome,
     Protocol,
     PullError,
+    PullIdentity,
     PullResult,
     PullStep,
     RecordedRequest,
@@ -198,6 +199,20 @@ def _settings(settings: RunSettings | None) -> dict[str, Any] | None:
     }
 
 
+def _identity(identity: PullIdentity) -> dict[str, Any]:
+    return {
+        "strategy": identity.strategy.value,
+        "mode": identity.mode.value,
+        "source": identity.source,
+        "username": identity.username,
+        "identity_token": identity.identity_token,
+        "looked_up": identity.looked_up,
+        "problem": identity.problem,
+        "near_miss": identity.near_miss,
+        "unused_login": identity.unused_login,
+    }
+
+
 def report_to_dict(report: Report) -> dict[str, Any]:
     """The report as plain JSON values, keys in the contract's order."""
     ref = report.reference
@@ -220,6 +235,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "username": report.auth.username,
         },
         "options": dict(report.options),
+        "identities": [_identity(i) for i in report.identities],
         "settings": _settings(report.settings),
         "replayed_at": report.replayed_at or None,
         "pulls": [_pull(p) for p in report.pulls],
@@ -496,6 +512,21 @@ def _legacy_grant(exchange: Exchange) -> TokenGrant:
     )
 
 
+def _identity_from(data: object, where: str) -> PullIdentity:
+    obj = _obj(data, where)
+    return PullIdentity(
+        strategy=_enum(Strategy, obj, "strategy", where),
+        mode=_enum(AuthMode, obj, "mode", where),
+        source=_str(obj, "source", where, ""),
+        username=_opt_str(obj, "username", where),
+        identity_token=_bool(obj, "identity_token", where),
+        looked_up=_opt_str(obj, "looked_up", where),
+        problem=_opt_str(obj, "problem", where),
+        near_miss=_opt_str(obj, "near_miss", where),
+        unused_login=_opt_str(obj, "unused_login", where),
+    )
+
+
 def _settings_from(data: object, where: str) -> RunSettings | None:
     if data is None:
         return None
@@ -613,6 +644,9 @@ def _report_from(data: Mapping[str, Any]) -> Report:
             _client_from(c, f"clients[{i}]") for i, c in enumerate(_list(data, "clients", "report"))
         ),
         table=tuple(_table_from(data)),
+        identities=tuple(
+            _identity_from(d, f"identities[{i}]") for i, d in enumerate(_list(data, "identities", "report"))
+        ),
         settings=_settings_from(data.get("settings"), "settings"),
         replayed_at=_opt_str(data, "replayed_at", "report") or "",
     )
