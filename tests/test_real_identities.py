@@ -77,6 +77,17 @@ def _outcome(report: dict[str, Any], strategy: str = "v2-only") -> str:
     return next(p["outcome"] for p in report["pulls"] if p["strategy"] == strategy)
 
 
+def _replayed(capsys: pytest.CaptureFixture[str], home: Path) -> dict[str, Any]:
+    """``diagnose replay`` of the report just saved: offline, each pull with its own identity."""
+    with pytest.raises(SystemExit):
+        cli.main(["replay", str(home / "r.json"), "--json"])
+    return json.loads(capsys.readouterr().out)  # type: ignore[no-any-return]
+
+
+def _story(report: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [(p["strategy"], p["outcome"], p["message"]) for p in report["pulls"]]
+
+
 def _no_secret(text: str, *secrets: str) -> None:
     for secret in secrets:
         assert secret not in text
@@ -161,6 +172,9 @@ def test_identity_token_uses_the_refresh_grant(
     assert "grant_type=refresh_token" in posts[0]["request"]["body"]
     assert "client_id=containers%2Fimage" in posts[0]["request"]["body"]
     _no_secret(text, token)
+    replayed = _replayed(capsys, home)  # the POST is asked again, with a placeholder token
+    assert _story(replayed) == _story(report)
+    assert replayed["identities"] == report["identities"]
 
 
 def test_username_and_password_stdin(
@@ -213,3 +227,6 @@ def test_stale_stored_login_on_a_public_image(
     assert _outcome(report) == "auth_failed" and _outcome(report, "v2-only-anonymous") == "ok"
     assert report["diagnosis"]["id"] == "stored-login-rejected"
     _no_secret(text, "expired-pw")
+    replayed = _replayed(capsys, home)  # the contrast pull replays anonymously
+    assert _story(replayed) == _story(report)
+    assert replayed["diagnosis"]["id"] == "stored-login-rejected"
