@@ -437,6 +437,7 @@ class PullIdentity:
     source: str  # "--creds", "file …, key "…"", "credential helper docker-credential-…", "none"
     username: str | None = None
     identity_token: bool = False  # an OAuth2 refresh token (``identitytoken``) instead of a password
+    stored: bool = False  # a stored login (auth file or credential helper), not one given on the command line
     looked_up: str | None = None  # the stored-login key this pull's client looks up
     problem: str | None = None  # why a stored login could not be used (a helper failed)
     near_miss: str | None = None  # a login stored under a key this client does not match

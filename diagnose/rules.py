@@ -1151,10 +1151,6 @@ def _answer(pull: PullResult) -> str:
     return f"{error.status} {codes}".strip()
 
 
-def _stored(identity: PullIdentity) -> bool:
-    return identity.source.startswith(("credential helper", "/")) or ", key " in identity.source
-
-
 def _host_of(ref: ImageReference) -> str:
     return (
         "docker.io" if ref.domain in ("docker.io", "index.docker.io", "registry-1.docker.io") else ref.domain
@@ -1192,7 +1188,7 @@ def identity_diagnosis(
         if strict.strategy is not Strategy.V2_ONLY:
             contrast = f"{contrast} (the {strict.strategy.value} pull)"
         if anonymous.ok and strict.outcome in refused:
-            if _stored(who):
+            if who.stored:
                 return Diagnosis(
                     id="stored-login-rejected",
                     differ=True,

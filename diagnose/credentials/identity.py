@@ -64,6 +64,7 @@ def _stored(strategy: Strategy, found: Found) -> Identity:
         login.origin,
         username=login.username or None,
         identity_token=login.identity_token is not None,
+        stored=True,
         looked_up=found.looked_up,
     )
     credentials = (login.username, login.password) if login.password else None
