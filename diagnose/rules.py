@@ -331,8 +331,8 @@ AUTH_FAILED = Rule(
     explain=lambda f: (
         f"The token endpoint answered {f.token_status or 401} to {_who(f)}: the user name or password "
         "(or access token) is wrong or expired. Neither client can go further. Docker 1.12 does not fall "
-        "back to V1 here because the registry identified itself as V2 "
-        f"({_q(f.fb_message)}); the strict client says {_q(f.v2_message)}. Stored bad credentials are "
+        "back to V1 here because the registry identified itself as V2; it prints "
+        f"{_q(f.fb_message)}. The strict client says {_q(f.v2_message)}. Stored bad credentials are "
         "sent even for public images, so this fails on every image of this registry."
     ),
     known=lambda f: (f"The token endpoint refused {_who(f)}.",),
