@@ -2,7 +2,7 @@
 
 Registries answer a 401 with one or more challenges, e.g.
 ``Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/foo:pull",error="insufficient_scope"``.
-What we must cope with (facts from reference/registry-behaviours.md §2.1):
+What we must cope with (seen on Docker Hub, distribution, Quay, Harbor, GHCR, Artifactory):
 
 - several challenges in one header line (``Basic realm="x", Bearer realm="y"``) or one per line
   (SPNEGO front-ends send ``Negotiate`` and ``Basic`` separately);

@@ -3,7 +3,7 @@
 This is the only module that touches the terminal, files named by the user, and exit
 codes. It holds no registry logic: every decision lives in the pullers and rules.
 
-Exit codes (DESIGN.md): 0 every pull succeeded; 1 a pull failed and a diagnosis was
+Exit codes (README.md, docs/json-report.md): 0 every pull succeeded; 1 a pull failed and a diagnosis was
 printed; 2 usage or input error; 3 the tool itself failed. Never a Python traceback.
 """
 
@@ -64,6 +64,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},  # skopeo and docker take -h too
 )
 
 
@@ -100,27 +101,66 @@ def _stderr() -> Console:
 def _parse_ref(text: str) -> ImageReference:
     from diagnose.reference import InvalidReference, parse_reference
 
+    if text.startswith("docker://"):
+        # skopeo names the transport in the reference; the registry never sees it.
+        text = text.removeprefix("docker://")
+        _stderr().print(
+            f"diagnose: note: reading docker://{text} as {text} (skopeo's transport prefix)", markup=False
+        )
     try:
         return parse_reference(text)
     except InvalidReference as exc:
         raise UsageProblem(f"{text!r}: {exc}") from None
 
 
-def _credentials(creds: str | None, password_stdin: bool) -> tuple[str, str] | None:
-    if creds is None:
-        if password_stdin:
-            raise UsageProblem("--password-stdin needs --creds USER")
-        return None
-    user, sep, password = creds.partition(":")
+def _read_password(user: str, password_stdin: bool) -> str:
+    """The password from stdin (``--password-stdin``) or a prompt on the terminal."""
     if password_stdin:
-        if sep:
+        return sys.stdin.readline().rstrip("\r\n")
+    try:
+        interactive = sys.stdin.isatty()
+    except (AttributeError, ValueError, OSError):
+        interactive = False
+    if not interactive:
+        raise UsageProblem(
+            f"no password for {user!r}: give USER:PASSWORD or --password-stdin, "
+            "or run on a terminal to be asked"
+        )
+    import getpass
+
+    return getpass.getpass(f"Password for {user}: ", stream=sys.stderr)
+
+
+def _credentials(
+    creds: str | None, username: str | None, password_stdin: bool
+) -> tuple[tuple[str, str], str] | None:
+    """An explicit identity and where it came from: ``--creds USER[:PASS]`` or ``--username``,
+    the password from the value, stdin or a prompt (as ``docker login`` asks for it)."""
+    if creds is not None and username is not None:
+        raise UsageProblem("give either --creds USER[:PASSWORD] or --username USER, not both")
+    if creds is None and username is None:
+        if password_stdin:
+            raise UsageProblem("--password-stdin needs --username USER (or --creds USER)")
+        return None
+    from_env = creds is not None and os.environ.get("DIAGNOSE_CREDS") == creds
+    if creds is not None:
+        user, sep, password = creds.partition(":")
+        if sep and password_stdin:
             raise UsageProblem("--password-stdin: give --creds USER without a password")
-        password = sys.stdin.readline().rstrip("\r\n")
-    elif not sep:
-        raise UsageProblem("--creds must be USER:PASSWORD (or USER with --password-stdin)")
+        source = "DIAGNOSE_CREDS" if from_env else "--creds"
+    else:
+        user, sep, password, source = username or "", "", "", "--username"
     if not user:
-        raise UsageProblem("--creds: the user name is empty")
-    return user, password
+        raise UsageProblem("the user name is empty")
+    if not sep:
+        password = _read_password(user, password_stdin)
+        source += " and --password-stdin" if password_stdin else " and a password prompt"
+    if not password:
+        # An empty password would send no credentials at all (docker and skopeo skip them),
+        # and the report would wrongly name the user.
+        where = "stdin was empty" if password_stdin else f"{source} gave no password"
+        raise UsageProblem(f"empty password ({where}); give one, or leave out --creds to pull anonymously")
+    return (user, password), source
 
 
 def _is_stdout(path: Path | None) -> bool:
@@ -233,6 +273,26 @@ def _compare_batch(
     return ExitCode.OK if all(p.ok for r in reports for p in r.pulls) else ExitCode.PULL_FAILED
 
 
+def _write_json(text: str) -> None:
+    """JSON on stdout; ``\\u`` escapes where stdout cannot encode a character (PYTHONIOENCODING=ascii)."""
+    try:
+        text.encode(sys.stdout.encoding or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        text = json.dumps(json.loads(text), indent=2, ensure_ascii=True)
+    sys.stdout.write(text + "\n")
+
+
+def _tolerate_narrow_encodings() -> None:
+    """Never crash on a character the terminal's encoding lacks: show an escape instead."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if callable(reconfigure):
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # a stream already in use with a fixed setting
+                continue
+
+
 def _pull_exit(report: Report) -> ExitCode:
     """3 when diagnose itself failed on the way (a bug: the report keeps the evidence), else 0/1."""
     if report.diagnosis.tool_error or any(p.tool_error for p in report.pulls):
@@ -263,7 +323,7 @@ def _emit(report: Report, *, as_json: bool, outputs: dict[str, Path | None], cur
     elif as_json:
         from diagnose.render.json_report import render_json
 
-        sys.stdout.write(render_json(report) + "\n")
+        _write_json(render_json(report))
     else:
         render_terminal(report, _stdout())
         if curl:
@@ -329,20 +389,39 @@ def compare(
         typer.Argument(metavar="REF", help="Image reference, e.g. ubuntu, host:5000/team/app:1.4"),
     ] = None,
     creds: CredsOption = None,
+    username: Annotated[
+        str | None,
+        typer.Option("--username", help="Log in as USER; the password from --password-stdin or a prompt."),
+    ] = None,
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from stdin.")
     ] = False,
-    use_login: Annotated[
+    anonymous: Annotated[
         bool,
         typer.Option(
-            "--use-login",
-            help="Use the stored docker/podman login for the registry (auth.json, ~/.docker/config.json).",
+            "--anonymous",
+            "--no-creds",
+            help="Use no identity: ignore every stored login (skopeo --no-creds).",
         ),
+    ] = False,
+    use_login: Annotated[
+        bool, typer.Option("--use-login", hidden=True, help="Stored logins are used by default now.")
     ] = False,
     auth_file: Annotated[
         Path | None,
-        typer.Option("--auth-file", help="Read the stored login from this docker/podman auth file."),
+        typer.Option(
+            "--authfile",
+            "--auth-file",
+            help="The strict pull reads logins only from this auth file (skopeo --authfile).",
+        ),
     ] = None,
+    no_contrast: Annotated[
+        bool,
+        typer.Option(
+            "--no-contrast",
+            help="Do not re-run the strict pull anonymously when a pull with an identity gets 401/403/404.",
+        ),
+    ] = False,
     platform: Annotated[str, typer.Option(help="os/arch[/variant] to choose from an index.")] = "linux/amd64",
     ca_cert: Annotated[
         Path | None,
@@ -429,46 +508,60 @@ def compare(
         ),
     ] = None,
 ) -> None:
-    from diagnose.credentials import CredentialsError, login_for
+    from diagnose.credentials.identity import Identity, resolve_identities
+    from diagnose.credentials.resolve import AuthFileError
     from diagnose.http import TransportOptions
+    from diagnose.inputs import InputError, check_ca_file, parse_insecure_registry, parse_platform
+    from diagnose.model import Strategy
     from diagnose.pullers.options import PullOptions
+    from diagnose.run import ORIGINAL_PULLS
     from diagnose.run import compare as run_compare
 
+    del use_login  # accepted for old scripts: stored logins are the default
     outputs = {"save": save, "markdown": markdown, "har": har, "html": html, "cassette": cassette}
     references = _references(ref, refs_file, save_dir, **outputs)
     reference = references[0]
     _check_stdout(as_json, **outputs)
     _check_outputs((), **outputs)
-    credentials = _credentials(creds, password_stdin)
-    source = "DIAGNOSE_CREDS" if creds and os.environ.get("DIAGNOSE_CREDS") == creds else "--creds"
-    given = credentials, source
+    given = _credentials(creds, username, password_stdin)
+    if given is not None and anonymous:
+        raise UsageProblem("--anonymous and an identity (--creds/--username) exclude each other")
+    if auth_file is not None and not auth_file.is_file():
+        raise UsageProblem(f"--authfile {auth_file}: no such file")
 
-    def identity_for(reference: ImageReference) -> tuple[tuple[str, str] | None, str]:
-        credentials, source = given
-        if credentials is None and (use_login or auth_file is not None):
-            try:
-                stored = login_for(reference.domain, auth_file)
-            except CredentialsError as exc:
-                raise UsageProblem(str(exc)) from None
-            if stored is None:
-                raise UsageProblem(f"no stored login for {reference.domain}; log in first or pass --creds")
-            credentials, source = (stored.username, stored.password), stored.source
-        return credentials, source
+    def identities_for(reference: ImageReference) -> dict[Strategy, Identity]:
+        try:
+            return resolve_identities(
+                reference,
+                ORIGINAL_PULLS,
+                env=os.environ,
+                auth_file=auth_file,
+                given=given[0] if given else None,
+                given_source=given[1] if given else "--creds",
+                no_stored=anonymous,
+            )
+        except AuthFileError as exc:
+            raise UsageProblem(str(exc)) from None
 
-    identities = [identity_for(r) for r in references]  # every problem before any request
-    credentials, source = identities[0]
-    if ca_cert is not None and not ca_cert.is_file():
-        raise UsageProblem(f"--ca-cert {ca_cert}: no such file")
-    containers_tls, docker_tls = _tls_material(reference.domain, cert_dir, certs_root)
-    options = PullOptions(
-        credentials=credentials,
-        platform=platform,
-        tls_verify=tls_verify,
-        insecure_registries=tuple(insecure_registry or ()),
-        verify_layers=verify_layers,
-        containers_tls=containers_tls,
-        docker_tls=docker_tls,
-    )
+    identities = [identities_for(r) for r in references]  # every problem before any request
+    strict = identities[0][Strategy.V2_ONLY]
+    credentials = strict.credentials
+    source = strict.record.source
+    try:
+        if ca_cert is not None:
+            check_ca_file(ca_cert)
+        containers_tls, docker_tls = _tls_material(reference.domain, cert_dir, certs_root)
+        options = PullOptions(
+            credentials=credentials,
+            platform=parse_platform(platform),
+            tls_verify=tls_verify,
+            insecure_registries=tuple(parse_insecure_registry(e) for e in insecure_registry or ()),
+            verify_layers=verify_layers,
+            containers_tls=containers_tls,
+            docker_tls=docker_tls,
+        )
+    except InputError as exc:
+        raise UsageProblem(str(exc)) from None
     verify: bool | str = str(ca_cert) if ca_cert is not None and tls_verify else tls_verify
     from diagnose.proxy import proxy_environment
 
@@ -477,15 +570,25 @@ def compare(
         import dataclasses
 
         def one(reference: ImageReference, cancel: Cancel) -> Report:
-            credentials, source = identities[references.index(reference)]
-            wanted = dataclasses.replace(options, credentials=credentials)
-            return run_compare(reference, wanted, transport, auth_source=source, cancel=cancel)
+            own = identities[references.index(reference)]
+            record = own[Strategy.V2_ONLY].record
+            return run_compare(
+                reference,
+                dataclasses.replace(options, credentials=own[Strategy.V2_ONLY].credentials),
+                transport,
+                auth_source=record.source,
+                identities=own,
+                contrast=not no_contrast,
+                cancel=cancel,
+            )
 
         raise typer.Exit(_compare_batch(references, one, jobs=jobs, as_json=as_json, save_dir=save_dir))
     err = _stderr()
     started = time.monotonic()
     err.print(f"diagnose: pulling {reference.canonical} two ways (v2-only, v2-then-v1)…")
-    report = run_compare(reference, options, transport, auth_source=source)
+    report = run_compare(
+        reference, options, transport, auth_source=source, identities=identities[0], contrast=not no_contrast
+    )
     err.print(f"diagnose: {len(report.exchanges)} HTTP exchanges in {time.monotonic() - started:.1f}s")
     raise typer.Exit(_emit(report, as_json=as_json, outputs=outputs, curl=curl))
 
@@ -752,6 +855,7 @@ def demo(
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app; map every failure to an exit code, never a traceback."""
+    _tolerate_narrow_encodings()
     try:
         code = app(args=argv, prog_name="diagnose", standalone_mode=False)
     except UsageProblem as exc:

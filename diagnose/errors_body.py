@@ -3,8 +3,7 @@
 The V2 shape is ``{"errors": [{"code": "...", "message": "...", "detail": <any>}]}``
 (distribution docs/spec/api.md "Errors"; OCI distribution-spec "Error Codes"). In the wild we also
 meet the legacy ``{"details": "..."}`` (Docker Hub's token server), the V1 ``{"error": "..."}``,
-Quay's ``true`` ping body, HTML error pages, plain text, empty bodies and invalid UTF-8
-(reference/registry-behaviours.md §1.4).
+Quay's ``true`` ping body, HTML error pages, plain text, empty bodies and invalid UTF-8.
 
 This module only classifies what the registry said. It must not decide what a client would print
 (that is ``diagnose.clients``), must not raise on any input, and does no I/O. It looks only at the
@@ -32,7 +31,7 @@ UNKNOWN = "UNKNOWN"
 # code -> (HTTP status the reference registry sends, default message).
 # Source: distribution/distribution registry/api/errcode/register.go (UNKNOWN, UNSUPPORTED,
 # UNAUTHORIZED, DENIED, UNAVAILABLE, TOOMANYREQUESTS) and registry/api/v2/errors.go (the rest);
-# the same table is in reference/registry-behaviours.md §1.5. UNAUTHORIZED's default was
+# UNAUTHORIZED's default was
 # "access to the requested resource is not authorized" before distribution v2.2 (Quay still sends
 # that text as a non-default message).
 KNOWN_CODES: Mapping[str, tuple[int, str]] = MappingProxyType(

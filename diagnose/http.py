@@ -38,6 +38,10 @@ class Reply:
     body_truncated: bool = False
     failure: TransportFailure | None = None
     token_claims: TokenClaims | None = None  # decoded claims of a token in the body (as recorded)
+    # "sha256:<hex>" of the whole body, when it was read to its end (streamed to a body_sink,
+    # or not longer than max_body). Pullers verify digests with it, so a replayed recording
+    # whose body was not kept still gets the verdict made when it was captured.
+    body_digest: str | None = None
 
 
 BodySink = Callable[[bytes], None]
@@ -75,9 +79,10 @@ class HttpClient(Protocol):
           dropped when scheme, host or port change unless ``keep_auth_on_redirect(from, to)``
           says otherwise; the drop is noted on the Exchange. Too many hops -> failure
           ``too_many_redirects``.
-        - ``body_sink`` receives every body chunk as it streams (for digest checks); the
-          Reply body then keeps only ``max_body`` bytes. Without a sink, reading stops at
-          ``max_body`` and ``body_truncated`` is set.
+        - ``body_sink`` receives every body chunk as it streams; the Reply body then keeps
+          only ``max_body`` bytes. Without a sink, reading stops at ``max_body`` and
+          ``body_truncated`` is set. ``Reply.body_digest`` is the sha256 of the whole body
+          whenever it was read to its end (check digests with it, not with ``body``).
         - transport failures (DNS, refused, reset, TLS, timeout) are returned as
           ``Reply.failure``, never raised.
         """

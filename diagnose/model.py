@@ -26,6 +26,9 @@ class Strategy(StrEnum):
     # containerd's resolver (ctr, nerdctl, CRI, docker's containerd store): manifest HEAD first,
     # no /v2/ ping, auth only after a 401, per-host configuration (plain http for localhost)
     CONTAINERD = "containerd"
+    # The strict pull again, anonymously, when an identity was used and a pull failed with 401,
+    # 403 or 404: the difference tells "no access" from "not there" (the contrast run).
+    V2_ONLY_ANONYMOUS = "v2-only-anonymous"
 
 
 class Outcome(StrEnum):
@@ -161,6 +164,9 @@ class RecordedResponse:
     body_size: int | None = None  # bytes read (or Content-Length when the body was not read)
     body_truncated: bool = False
     body_encoding: str = "utf-8"  # "utf-8" or "base64" for binary bodies
+    # sha256 of the whole body as received, kept when ``body`` is not all of it (a streamed
+    # layer, a capped config): replay then keeps the verdict made at capture time.
+    body_sha256: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,6 +429,34 @@ class ClientPrediction:
 
 
 @dataclass(frozen=True, slots=True)
+class PullIdentity:
+    """Which identity one pull presented and where it came from; never the secret."""
+
+    strategy: Strategy
+    mode: AuthMode
+    source: str  # "--creds", "file …, key "…"", "credential helper docker-credential-…", "none"
+    username: str | None = None
+    identity_token: bool = False  # an OAuth2 refresh token (``identitytoken``) instead of a password
+    stored: bool = False  # a stored login (auth file or credential helper), not one given on the command line
+    looked_up: str | None = None  # the stored-login key this pull's client looks up
+    problem: str | None = None  # why a stored login could not be used (a helper failed)
+    near_miss: str | None = None  # a login stored under a key this client does not match
+    unused_login: str | None = None  # a stored login that was not used (--anonymous)
+
+
+@dataclass(frozen=True, slots=True)
+class RunSettings:
+    """What the user asked of a run, as typed values, so ``replay`` can rebuild it exactly."""
+
+    platform: str = "linux/amd64"
+    tls_verify: bool = True
+    ca_cert: str | None = None  # the --ca-cert path given (the file itself is not kept)
+    insecure_registries: tuple[str, ...] = ()
+    verify_layers: bool = False
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     """Everything one ``compare`` produced; serialised by render/json_report.py."""
 
@@ -435,6 +469,9 @@ class Report:
     options: tuple[tuple[str, str], ...] = field(default=())  # platform, tls-verify, ...
     clients: tuple[ClientPrediction, ...] = ()  # every modelled client's prediction
     table: tuple[Strategy, ...] = ()  # the pulls the comparison table shows; () = every pull
+    settings: RunSettings | None = None  # the options, typed; None in reports written before it
+    identities: tuple[PullIdentity, ...] = ()  # per pull; () in reports written before them
+    replayed_at: str = ""  # ISO 8601 UTC of the ``diagnose replay`` that produced this report
 
     @property
     def exchanges(self) -> tuple[Exchange, ...]:

@@ -1,6 +1,6 @@
 """Redaction of secrets from what we record: URLs, headers, bodies and free text.
 
-Applied by the transport at record time, before anything reaches the model (DESIGN.md
+Applied by the transport at record time, before anything reaches the model (README.md
 "Secrets"). It keeps the evidence that diagnoses (the auth scheme, a Basic username, "empty
 credentials", a presigned URL's expiry) and drops what would let a reader replay access
 (passwords, tokens, signatures, cookies). A token's decoded claims are kept by the transport
@@ -80,7 +80,7 @@ SIGNATURE_PARAMS = frozenset(
 )
 """Query parameters whose values are redacted. Harmless ones (X-Amz-Date, X-Amz-Expires,
 X-Amz-SignedHeaders, Expires, Azure se/sp/sv/sr, Key-Pair-Id, Policy) are kept: expiry and
-permissions are evidence (a presigned URL valid 20 minutes, registry-behaviours.md §1.3)."""
+permissions are evidence (a presigned URL valid 20 minutes)."""
 
 SECRET_HEADERS = frozenset(
     {

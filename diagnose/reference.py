@@ -239,7 +239,7 @@ def client_hosts(ref: ImageReference) -> tuple[tuple[str, str], ...]:
     """The host each client really contacts for ``ref``, as (client label, host) pairs.
 
     Only ``docker.io`` is rewritten; every other domain (``registry-1.docker.io`` included)
-    is contacted as written. Sources, from reference/client-behaviours.md:
+    is contacted as written. Sources:
     - docker V2: moby v1.12.6 ``registry/service_v2.go`` + ``registry/config.go``
       (DefaultV2Registry ``https://registry-1.docker.io``); unchanged in current moby.
     - docker 1.12 V1 fallback: moby v1.12.6 ``registry/service_v1.go`` + ``registry/config.go``

@@ -5,27 +5,107 @@ report or a cassette). It must not send anything, must not raise on a request th
 does not hold (that is evidence: a ``Reply.failure`` of kind ``other``), and must not try to
 undo redaction: a replayed token answer says ``"<redacted>"`` and that is fine, because the
 recorded registry answers do not depend on it.
+
+Replay must not change the evidence: a served exchange is the recorded one, id, timing,
+step kind and redirect link included; only requests the recording does not hold get new
+ids (after every recorded one). A body that was not recorded whole is never re-judged: its
+``Reply.body_digest`` is the digest taken when it was captured (``RecordedResponse.body_sha256``).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import itertools
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from diagnose.http import DEFAULT_MAX_BODY, BodySink, Reply
 from diagnose.model import (
+    AuthMode,
     Exchange,
     FailureKind,
     RecordedRequest,
     RecordedResponse,
+    Report,
+    RunSettings,
     StepKind,
     Strategy,
     TokenClaims,
     TransportFailure,
 )
+from diagnose.pullers.options import PullOptions
 from diagnose.redact import redact_url
+
+REDACTED_PASSWORD = "<redacted>"
+"""Stands in for the password, which was never recorded: docker sends ``account=`` only when
+both a user and a password are set, so a placeholder keeps the requests the same shape."""
+
+
+def settings_of(saved: Report) -> RunSettings:
+    """The run's settings: the typed ones, or, for reports written before them, the text options."""
+    if saved.settings is not None:
+        return saved.settings
+    text = dict(saved.options)
+    try:
+        timeout = float(text.get("timeout", "30"))
+    except ValueError:
+        timeout = 30.0
+    return RunSettings(
+        platform=text.get("platform", "linux/amd64"),
+        tls_verify=text.get("tls_verify", "true") == "true",
+        verify_layers=text.get("verify_layers", "false") == "true",
+        timeout=timeout,
+    )
+
+
+def replay_options(saved: Report, strategy: Strategy | None = None) -> PullOptions:
+    """The PullOptions of one pull (``strategy``) of the run that produced ``saved``: every
+    setting that shapes requests, and the identity that pull presented.
+
+    The one place replay rebuilds a run (``diagnose replay`` and the cassette tests use it):
+    an option left out here makes the pullers ask for requests the recording does not hold.
+    Secrets were never recorded; placeholders keep the requests the same shape.
+    """
+    settings = settings_of(saved)
+    credentials = (saved.auth.username, REDACTED_PASSWORD) if saved.auth.username else None
+    identity_token = None
+    own = next((i for i in saved.identities if i.strategy is strategy), None)
+    if own is not None:
+        credentials, identity_token = None, None
+        if own.mode is AuthMode.CREDENTIALS and own.identity_token:
+            identity_token = REDACTED_PASSWORD
+        elif own.mode is AuthMode.CREDENTIALS:
+            credentials = (own.username or "", REDACTED_PASSWORD)
+    return PullOptions(
+        credentials=credentials,
+        identity_token=identity_token,
+        platform=settings.platform,
+        tls_verify=settings.tls_verify,
+        insecure_registries=settings.insecure_registries,
+        verify_layers=settings.verify_layers,
+    )
+
+
+def id_source(exchanges: Sequence[Exchange]) -> Iterator[int]:
+    """Ids for exchanges a replay adds (requests not in the recording): after every recorded id.
+
+    Share one between the replay clients of a report so the new ids stay unique.
+    """
+    return itertools.count(max((e.id for e in exchanges), default=0) + 1)
+
+
+def recorded_digest(response: RecordedResponse, body: bytes) -> str | None:
+    """The digest of the whole body as captured: recorded, or computed when the body is all there."""
+    if response.body_sha256 is not None:
+        return response.body_sha256
+    complete = not response.body_truncated and (response.body_size is None or response.body_size == len(body))
+    return "sha256:" + hashlib.sha256(body).hexdigest() if complete else None
+
+
+def _is_refusal(exchange: Exchange) -> bool:
+    return exchange.failure is not None and exchange.failure.kind is FailureKind.CLIENT_SIDE
 
 
 def _body_bytes(response: RecordedResponse) -> bytes:
@@ -46,13 +126,15 @@ class ReplayClient:
     served too, as ``RecordingClient`` would have followed them.
     """
 
-    def __init__(self, exchanges: Sequence[Exchange], strategy: Strategy) -> None:
+    def __init__(
+        self, exchanges: Sequence[Exchange], strategy: Strategy, *, new_ids: Iterator[int] | None = None
+    ) -> None:
         self._strategy = strategy
         self._recorded = sorted((e for e in exchanges if e.strategy == strategy), key=lambda e: e.id)
         self._served: set[int] = set()
         self._mine: list[Exchange] = []
         self._lock = threading.Lock()
-        self._next_id = 0
+        self._new_ids = new_ids if new_ids is not None else id_source(exchanges)
 
     @property
     def strategy(self) -> Strategy:
@@ -68,6 +150,12 @@ class ReplayClient:
     def refuse(
         self, step: str, method: str, url: str, detail: str, *, kind: StepKind = StepKind.OTHER
     ) -> int:
+        wanted = redact_url(url)
+        with self._lock:
+            recorded = self._take(method.upper(), wanted, refused=True)
+            if recorded is not None:  # the refusal was recorded too: keep it as it was
+                self._mine.append(recorded)
+                return recorded.id
         return self._add(
             step,
             kind,
@@ -99,37 +187,30 @@ class ReplayClient:
             failure = TransportFailure(FailureKind.OTHER, detail)
             exchange_id = self._add(step, kind, RecordedRequest(method=method, url=wanted), failure=failure)
             return Reply(exchange_id=exchange_id, url=url, status=None, failure=failure)
-        previous: int | None = None
         while True:
-            exchange_id = self._add(
-                step,
-                kind,
-                original.request,
-                response=original.response,
-                failure=original.failure,
-                elapsed_ms=original.elapsed_ms,
-                redirect_of=previous,
-                note=original.note,
-                started_at=original.started_at,
-                token_claims=original.token_claims,
-                new_connection=original.new_connection,
-                tls_handshake=original.tls_handshake,
-            )
+            # The recorded exchange itself, id and all: replay adds no evidence of its own.
+            with self._lock:
+                self._mine.append(original)
             follow_up = None
             if follow_redirects and original.response is not None:
                 with self._lock:
                     follow_up = self._take_hop(original.id)
             if follow_up is None:
-                return self._reply(original, exchange_id, body_sink, max_body)
-            previous, original = exchange_id, follow_up
+                return self._reply(original, original.id, body_sink, max_body)
+            original = follow_up
 
     # ----------------------------------------------------------------- internals
 
-    def _take(self, method: str, url: str) -> Exchange | None:
+    def _take(self, method: str, url: str, *, refused: bool = False) -> Exchange | None:
+        """The first unserved recorded exchange for this request; a client-side refusal (never
+        sent) answers only ``refuse`` and a sent request only ``send``."""
         candidates = [
             e
             for e in self._recorded
-            if e.id not in self._served and e.request.method.upper() == method and e.request.url == url
+            if e.id not in self._served
+            and e.request.method.upper() == method
+            and e.request.url == url
+            and _is_refusal(e) == refused
         ]
         if not candidates:
             return None
@@ -161,9 +242,8 @@ class ReplayClient:
         tls_handshake: bool | None = None,
     ) -> int:
         with self._lock:
-            self._next_id += 1
             exchange = Exchange(
-                id=self._next_id,
+                id=next(self._new_ids),
                 strategy=self._strategy,
                 step=step,
                 request=request,
@@ -190,6 +270,7 @@ class ReplayClient:
             failure = original.failure or TransportFailure(FailureKind.OTHER, "recorded without response")
             return Reply(exchange_id=exchange_id, url=url, status=None, failure=failure)
         body = _body_bytes(response)
+        digest = recorded_digest(response, body)
         if body_sink is not None and body:
             body_sink(body)
         kept = body[:max_body]
@@ -215,4 +296,5 @@ class ReplayClient:
             body=kept,
             body_truncated=truncated,
             token_claims=original.token_claims,
+            body_digest=digest,
         )

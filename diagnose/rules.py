@@ -12,16 +12,20 @@ each client prints) are cited at their source in ``diagnose/clients/``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from diagnose.clients import classify_tls
 from diagnose.facts import Facts, facts_from
 from diagnose.model import (
     AuthInfo,
+    AuthMode,
     Diagnosis,
+    ImageReference,
     Outcome,
     Protocol,
+    PullIdentity,
     PullResult,
+    Strategy,
 )
 from diagnose.vendors import Situation, advice
 
@@ -47,7 +51,7 @@ def _login_step(f: Facts) -> str:
 
 
 def _v1_hiding(f: Facts) -> str:
-    """Why docker 1.12 printed a V1 error for a V2 problem (client-behaviours.md §1.3, §1.5)."""
+    """Why docker 1.12 printed a V1 error for a V2 problem (moby v1.12.6 distribution/errors.go)."""
     if not f.fell_back:
         return ""
     v1 = "the V1 API answered 404 to every path it asked" if f.no_v1_api else "the V1 API was asked next"
@@ -327,8 +331,8 @@ AUTH_FAILED = Rule(
     explain=lambda f: (
         f"The token endpoint answered {f.token_status or 401} to {_who(f)}: the user name or password "
         "(or access token) is wrong or expired. Neither client can go further. Docker 1.12 does not fall "
-        "back to V1 here because the registry identified itself as V2 "
-        f"({_q(f.fb_message)}); the strict client says {_q(f.v2_message)}. Stored bad credentials are "
+        "back to V1 here because the registry identified itself as V2; it prints "
+        f"{_q(f.fb_message)}. The strict client says {_q(f.v2_message)}. Stored bad credentials are "
         "sent even for public images, so this fails on every image of this registry."
     ),
     known=lambda f: (f"The token endpoint refused {_who(f)}.",),
@@ -1126,3 +1130,172 @@ def _with_vendor(rule: Rule, facts: Facts) -> tuple[str, ...]:
         return steps
     extra = advice(facts.signals.vendor, situation, facts.host)
     return steps + tuple(step for step in extra if step not in steps)
+
+
+# ---------------------------------------------------------------------------------------------
+# Identity rules: what the identity each pull used, and the anonymous contrast pull, reveal.
+# Checked before the table above: they explain a run by the difference between "with this
+# identity" and "without one", which the two-pull rules cannot see.
+
+
+def _answer(pull: PullResult) -> str:
+    """What the registry answered, in short: ``401``, ``404 MANIFEST_UNKNOWN``, ``ok``."""
+    if pull.ok:
+        return "ok"
+    error = pull.error
+    if error is None or error.status is None:
+        return pull.outcome.value
+    if error.status in (401, 403):  # the code only repeats the status (UNAUTHORIZED, DENIED)
+        return str(error.status)
+    codes = " ".join(dict.fromkeys(e.code for e in error.registry_errors))
+    return f"{error.status} {codes}".strip()
+
+
+def _host_of(ref: ImageReference) -> str:
+    return (
+        "docker.io" if ref.domain in ("docker.io", "index.docker.io", "registry-1.docker.io") else ref.domain
+    )
+
+
+def identity_diagnosis(
+    pulls: Sequence[PullResult], identities: Sequence[PullIdentity], ref: ImageReference
+) -> Diagnosis | None:
+    """A diagnosis drawn from the identities and the contrast pull, or None to use the table."""
+    by_strategy = {p.strategy: p for p in pulls}
+    ids = {i.strategy: i for i in identities}
+    strict, anonymous = by_strategy.get(Strategy.V2_ONLY), by_strategy.get(Strategy.V2_ONLY_ANONYMOUS)
+    who = ids.get(Strategy.V2_ONLY)
+    if strict is None or who is None:
+        return None
+    host, image = _host_of(ref), ref.canonical
+    refused = (Outcome.UNAUTHORIZED, Outcome.DENIED, Outcome.AUTH_FAILED)
+    # A pull that presented an identity and was refused, while a pull without one got the image.
+    without = [p for p in pulls if p.ok and ids.get(p.strategy, who).mode is AuthMode.ANONYMOUS]
+    for pull in pulls:
+        mine_id = ids.get(pull.strategy)
+        if (
+            without
+            and mine_id is not None
+            and mine_id.mode is AuthMode.CREDENTIALS
+            and pull.outcome in refused
+        ):
+            strict, anonymous, who = pull, without[0], mine_id
+            break
+    name = who.username or "this identity"
+    if anonymous is not None and who.mode is AuthMode.CREDENTIALS:
+        mine, theirs = _answer(strict), _answer(anonymous)
+        contrast = f"anonymous {theirs}, {name} {mine}"
+        if strict.strategy is not Strategy.V2_ONLY:
+            contrast = f"{contrast} (the {strict.strategy.value} pull)"
+        if anonymous.ok and strict.outcome in refused:
+            if who.stored:
+                return Diagnosis(
+                    id="stored-login-rejected",
+                    differ=True,
+                    title=f"Your stored login for {host} is rejected; without it the pull works",
+                    explanation=(
+                        f"{contrast}. The login stored in {who.source} is refused, while the same "
+                        f"pull without credentials succeeds: a stale login (changed password, expired or "
+                        f"revoked token) breaks pulls of {image}, which is public."
+                    ),
+                    known=(
+                        f"{image} can be pulled anonymously.",
+                        f"The stored login ({who.source}) is refused.",
+                    ),
+                    next_steps=(
+                        f"Remove the stale login: `docker logout {host}` (and `podman logout {host}`), "
+                        f"or renew it: `docker login {host}`.",
+                        f"Check: `diagnose compare {image} --anonymous` succeeds, as the contrast run did.",
+                    ),
+                )
+            return Diagnosis(
+                id="credentials-rejected-public",
+                differ=True,
+                title=f"The credentials given are refused; without them {image} can be pulled",
+                explanation=(
+                    f"{contrast}. The registry refuses these credentials but serves the image anonymously."
+                ),
+                known=(f"{image} can be pulled anonymously.",),
+                next_steps=(f"Check the user name and password for {host}, or pull without credentials.",),
+            )
+        if strict.outcome is Outcome.NOT_FOUND and anonymous.outcome in (
+            Outcome.UNAUTHORIZED,
+            Outcome.DENIED,
+        ):
+            codes = {e.code for e in strict.error.registry_errors} if strict.error else set()
+            missing = "the repository" if "NAME_UNKNOWN" in codes else f"the tag {ref.reference_in_repo}"
+            return Diagnosis(
+                id="exists-for-identity-but-not-this-tag",
+                differ=True,
+                title=f"{ref.path} is visible to {name}, but {missing} is not there",
+                explanation=(
+                    f"{contrast}: anonymously the registry hides whether {ref.path} exists; with "
+                    f"{name}'s identity it answers that {missing} does not exist. The access is "
+                    f"fine; the name is wrong."
+                ),
+                known=(f"{name} may look into {ref.path} on {host}.",),
+                unknowable=(
+                    "Some registries answer MANIFEST_UNKNOWN for a missing repository too: check the "
+                    "repository name as well.",
+                ),
+                next_steps=(f"List the tags {name} can see: `skopeo list-tags docker://{ref.name}`.",),
+            )
+        if strict.outcome in (Outcome.UNAUTHORIZED, Outcome.DENIED) and anonymous.outcome in (
+            Outcome.UNAUTHORIZED,
+            Outcome.DENIED,
+        ):
+            return Diagnosis(
+                id="identity-has-no-pull-access",
+                differ=False,
+                title=f"{name} has no pull access to {ref.path}, or it does not exist",
+                explanation=(
+                    f"{contrast}: the registry refuses {name} exactly as it refuses an anonymous "
+                    f"client, so this account has no pull access to {ref.path}, or the repository does "
+                    f"not exist (the registry will not say which)."
+                ),
+                unknowable=(f"Whether {ref.path} exists: the registry answers the same either way.",),
+                next_steps=(
+                    f"Ask the owner of {ref.path} to grant {name} pull access, or check the repository name.",
+                ),
+            )
+    near = next((i for i in identities if i.near_miss and i.mode is AuthMode.ANONYMOUS), None)
+    failed = (
+        near is not None and by_strategy.get(near.strategy) is not None and not by_strategy[near.strategy].ok
+    )
+    if near is not None and failed:
+        who, strict = near, by_strategy[near.strategy]
+        return Diagnosis(
+            id="login-under-another-key",
+            differ=False,
+            title=f"A login for {host} is stored, but under a key the client does not look up",
+            explanation=(
+                f"The pull ran without credentials and got {_answer(strict)}. {who.near_miss}, but "
+                f'the client looks up "{who.looked_up}", so that login was not used.'
+            ),
+            known=(f'Stored: {who.near_miss}; looked up: "{who.looked_up}".',),
+            next_steps=(
+                f"Log in again under the right name: `docker login {host}` (or `podman login {host}`).",
+            ),
+        )
+    return None
+
+
+def with_identity_notes(
+    diagnosis: Diagnosis, identities: Sequence[PullIdentity], ref: ImageReference
+) -> Diagnosis:
+    """Say what the table rules cannot know: a stored login left unused, a failing helper."""
+    notes = []
+    for identity in identities:
+        if identity.unused_login:
+            notes.append(
+                f"A login for {_host_of(ref)} is stored in {identity.unused_login}; "
+                f"the {identity.strategy.value} pull did not use it because of --anonymous."
+            )
+        if identity.problem:
+            notes.append(
+                f"The {identity.strategy.value} pull's credential helper failed ({identity.problem}); "
+                "it ran without credentials."
+            )
+    if not notes:
+        return diagnosis
+    return replace(diagnosis, known=(*diagnosis.known, *dict.fromkeys(notes)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from typing import TypeVar
@@ -18,6 +18,7 @@ from diagnose import __version__
 from diagnose.bounds import QUOTE_LIMIT, SCRUB_MARGIN, clip_strings
 from diagnose.clients.catalogue import predict_all
 from diagnose.concurrency import Cancel, run_all
+from diagnose.credentials.identity import Identity
 from diagnose.model import (
     AuthInfo,
     AuthMode,
@@ -26,8 +27,10 @@ from diagnose.model import (
     ImageReference,
     Outcome,
     PullError,
+    PullIdentity,
     PullResult,
     Report,
+    RunSettings,
     Strategy,
 )
 from diagnose.pullers.containerd import pull_containerd
@@ -35,8 +38,8 @@ from diagnose.pullers.docker_endpoints import pull_docker_endpoints
 from diagnose.pullers.options import PullOptions
 from diagnose.pullers.v2_only import pull_v2_only
 from diagnose.pullers.v2_then_v1 import is_insecure, pull_v2_then_v1
-from diagnose.redact import learned_secrets, redact_headers, scrub_text, scrub_value
-from diagnose.rules import diagnose, tool_failure_diagnosis
+from diagnose.redact import REDACTED, learned_secrets, redact_headers, scrub_text, scrub_value
+from diagnose.rules import diagnose, identity_diagnosis, tool_failure_diagnosis, with_identity_notes
 from diagnose.tls_material import NO_TLS_MATERIAL, TlsMaterial
 from diagnose.transport import HttpClient, Recorder, RecordingClient, TransportOptions
 
@@ -44,8 +47,16 @@ T = TypeVar("T")
 
 Puller = Callable[[ImageReference, HttpClient, PullOptions], PullResult]
 
+
+def pull_v2_only_anonymous(ref: ImageReference, client: HttpClient, options: PullOptions) -> PullResult:
+    """The contrast pull: the strict pull again, without any identity."""
+    anonymous = dataclasses.replace(options, credentials=None, identity_token=None)
+    return dataclasses.replace(pull_v2_only(ref, client, anonymous), strategy=Strategy.V2_ONLY_ANONYMOUS)
+
+
 PULLERS: dict[Strategy, Puller] = {
     Strategy.V2_ONLY: pull_v2_only,
+    Strategy.V2_ONLY_ANONYMOUS: pull_v2_only_anonymous,
     Strategy.V2_THEN_V1: pull_v2_then_v1,
     Strategy.DOCKER_ENDPOINTS: pull_docker_endpoints,
     Strategy.CONTAINERD: pull_containerd,
@@ -65,6 +76,7 @@ USER_AGENTS: dict[Strategy, str] = {
     ),
     Strategy.CONTAINERD: f"containerd/1.6.20~ds1 diagnose/{__version__}",
 }
+USER_AGENTS[Strategy.V2_ONLY_ANONYMOUS] = USER_AGENTS[Strategy.V2_ONLY]
 
 
 def auth_info(options: PullOptions, source: str) -> AuthInfo:
@@ -76,11 +88,12 @@ def auth_info(options: PullOptions, source: str) -> AuthInfo:
 
 def secrets_of(options: PullOptions) -> tuple[str, ...]:
     """Strings that must never reach a recording: the password (and user:password)."""
+    token = (options.identity_token,) if options.identity_token else ()
     if options.credentials is None or not options.credentials[1]:
-        return ()
+        return token
     user, password = options.credentials
     # A user name equal to the password (API-token registries) is as secret as the password.
-    return (f"{user}:{password}", password)
+    return (f"{user}:{password}", password, *token)
 
 
 def run_pull(
@@ -176,10 +189,26 @@ def guarded(puller: Puller, ref: ImageReference, client: HttpClient, options: Pu
         )
 
 
-def guarded_diagnose(pulls: Sequence[PullResult], auth: AuthInfo) -> Diagnosis:
-    """The rules' diagnosis; a bug in a rule becomes an ``internal-error`` diagnosis (exit 3)."""
+def guarded_diagnose(
+    pulls: Sequence[PullResult],
+    auth: AuthInfo,
+    *,
+    every: Sequence[PullResult] = (),
+    identities: Sequence[PullIdentity] = (),
+    ref: ImageReference | None = None,
+) -> Diagnosis:
+    """The rules' diagnosis; a bug in a rule becomes an ``internal-error`` diagnosis (exit 3).
+
+    With ``identities`` (and ``every`` pull, the contrast pull included) the identity rules
+    may explain the run instead, unless diagnose itself failed.
+    """
     try:
-        return diagnose(pulls, auth)
+        diagnosis = diagnose(pulls, auth)
+        if ref is not None and identities and diagnosis.id != "internal-error":
+            diagnosis = identity_diagnosis(every or pulls, identities, ref) or with_identity_notes(
+                diagnosis, identities, ref
+            )
+        return diagnosis
     except Exception as exc:
         text = tool_error_text(exc)
         sys.audit(TOOL_ERROR_EVENT, text)
@@ -200,17 +229,37 @@ def run_pulls(
     *,
     learned: list[str] | None = None,
     cancel: Cancel | None = None,
+    per_strategy: Mapping[Strategy, PullOptions] | None = None,
 ) -> tuple[PullResult, ...]:
     """Every pull at the same time (any number of strategies), sharing one recorder so
     exchange ids are global; Ctrl-C cuts them all (``concurrency.run_all``; a batch passes
-    its own ``cancel`` so that one Ctrl-C reaches every reference's pulls)."""
+    its own ``cancel`` so that one Ctrl-C reaches every reference's pulls). A pull named in
+    ``per_strategy`` runs with its own options (its client's identity)."""
     recorder = Recorder()
     cancel = cancel or Cancel()
+    chosen = per_strategy or {}
     tasks = [
-        partial(run_pull, ref, s, options, transport, recorder=recorder, learned=learned, cancel=cancel)
+        partial(
+            run_pull,
+            ref,
+            s,
+            chosen.get(s, options),
+            transport,
+            recorder=recorder,
+            learned=learned,
+            cancel=cancel,
+        )
         for s in strategies
     ]
     return tuple(run_all(tasks, cancel=cancel))
+
+
+CONTRAST_OUTCOMES = frozenset({Outcome.UNAUTHORIZED, Outcome.DENIED, Outcome.NOT_FOUND, Outcome.AUTH_FAILED})
+"""A pull that ends like this with an identity gets the anonymous contrast pull (401, 403, 404)."""
+
+
+def wants_contrast(pulls: Sequence[PullResult]) -> bool:
+    return any(p.outcome in CONTRAST_OUTCOMES for p in pulls if p.strategy is not Strategy.V2_ONLY_ANONYMOUS)
 
 
 ORIGINAL_PULLS = (Strategy.V2_ONLY, Strategy.V2_THEN_V1)
@@ -225,6 +274,8 @@ def build_report(
     *,
     clients: Sequence[str] | None = None,
     table: Sequence[Strategy] | None = None,
+    settings: RunSettings | None = None,
+    identities: Sequence[PullIdentity] = (),
 ) -> Report:
     """Diagnose the pulls, predict every chosen client's message, wrap everything into the report.
 
@@ -239,13 +290,48 @@ def build_report(
         reference=ref,
         auth=auth,
         pulls=tuple(pulls),
-        diagnosis=guarded_diagnose(original or list(pulls), auth),
+        diagnosis=guarded_diagnose(
+            original or list(pulls), auth, every=pulls, identities=identities, ref=ref
+        ),
         tool_version=__version__,
-        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        created=_now(),
         options=tuple(options),
         clients=predict_all(pulls, ref, platform, clients),
         table=shown if shown != ran else (),
+        settings=settings,
+        identities=tuple(identities),
     )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def run_settings(options: PullOptions, transport: TransportOptions) -> RunSettings:
+    """The typed settings a report keeps so that ``replay`` can rebuild the run."""
+    return RunSettings(
+        platform=options.platform,
+        tls_verify=options.tls_verify,
+        ca_cert=transport.verify if isinstance(transport.verify, str) else None,
+        insecure_registries=options.insecure_registries,
+        verify_layers=options.verify_layers,
+        timeout=transport.timeout,
+    )
+
+
+def describe_settings(settings: RunSettings) -> tuple[tuple[str, str], ...]:
+    """The settings as the text ``options`` of the report (kept for readers of older reports)."""
+    described = [
+        ("platform", settings.platform),
+        ("tls_verify", str(settings.tls_verify).lower()),
+        ("timeout", f"{settings.timeout:g}"),
+        ("verify_layers", str(settings.verify_layers).lower()),
+    ]
+    if settings.ca_cert is not None:
+        described.append(("ca_cert", settings.ca_cert))
+    if settings.insecure_registries:
+        described.append(("insecure_registries", ",".join(settings.insecure_registries)))
+    return tuple(described)
 
 
 def compare(
@@ -254,18 +340,48 @@ def compare(
     transport: TransportOptions,
     *,
     auth_source: str = "--creds",
+    identities: Mapping[Strategy, Identity] | None = None,
+    contrast: bool = True,
     cancel: Cancel | None = None,
 ) -> Report:
-    """Run both pulls against the registry and diagnose them."""
-    learned: list[str] = list(secrets_of(options))
-    pulls = run_pulls(ref, options, transport, learned=learned, cancel=cancel)
-    described = (
-        ("platform", options.platform),
-        ("tls_verify", str(options.tls_verify).lower()),
-        ("timeout", f"{transport.timeout:g}"),
-        ("verify_layers", str(options.verify_layers).lower()),
+    """Run both pulls against the registry and diagnose them.
+
+    With ``identities`` each pull presents its own (its client's stored login, or the one the
+    user gave). When the strict pull presents one, it also runs anonymously, concurrently (the
+    contrast pull); its result is kept when some pull failed with 401, 403 or 404.
+    """
+    strategies = list(ORIGINAL_PULLS)
+    per_strategy: dict[Strategy, PullOptions] = {}
+    records: list[PullIdentity] = []
+    if identities:
+        for strategy, identity in identities.items():
+            per_strategy[strategy] = dataclasses.replace(
+                options, credentials=identity.credentials, identity_token=identity.identity_token
+            )
+            records.append(identity.record)
+        strict = identities.get(Strategy.V2_ONLY)
+        if contrast and strict is not None and strict.used:
+            strategies.append(Strategy.V2_ONLY_ANONYMOUS)
+    learned: list[str] = [s for o in (options, *per_strategy.values()) for s in secrets_of(o)]
+    pulls = run_pulls(
+        ref, options, transport, strategies, learned=learned, cancel=cancel, per_strategy=per_strategy
     )
-    report = build_report(ref, pulls, auth_info(options, auth_source), described)
+    if Strategy.V2_ONLY_ANONYMOUS in strategies:
+        if wants_contrast(pulls):
+            records.append(
+                PullIdentity(Strategy.V2_ONLY_ANONYMOUS, AuthMode.ANONYMOUS, "contrast run: no credentials")
+            )
+        else:
+            pulls = tuple(p for p in pulls if p.strategy is not Strategy.V2_ONLY_ANONYMOUS)
+    settings = run_settings(options, transport)
+    strict_options = per_strategy.get(Strategy.V2_ONLY, options)
+    auth = auth_info(strict_options, auth_source)
+    if identities and Strategy.V2_ONLY in identities:
+        record = identities[Strategy.V2_ONLY].record
+        auth = AuthInfo(record.mode, record.source, record.username)
+    report = build_report(
+        ref, pulls, auth, describe_settings(settings), settings=settings, identities=records
+    )
     return scrub_report(report, learned)
 
 
@@ -292,33 +408,34 @@ def recognisable_secrets(exchanges: Sequence[Exchange]) -> tuple[str, ...]:
         found.extend(learned_secrets(exchange.request.headers))
         if exchange.response is not None and exchange.response.body_encoding == "utf-8":
             found.extend(learned_secrets((), exchange.response.body.encode("utf-8")))
-    return tuple(dict.fromkeys(found))
+    # A placeholder our own redaction wrote ("<redacted: empty credentials>") is evidence,
+    # not a secret: scrubbing it would change the recording replay must keep as it was.
+    return tuple(dict.fromkeys(s for s in found if REDACTED[:-1] not in s))
 
 
 def replay_report(saved: Report) -> Report:
     """Re-run both pullers offline on a saved report's exchanges, then diagnose again.
 
     The pullers read the recorded answers instead of the network, so a support engineer
-    sees the diagnosis that this version of diagnose draws from the user's evidence.
+    sees the diagnosis that this version of diagnose draws from the user's evidence. The
+    evidence stays as captured: exchange ids, ``created`` and the settings are the saved
+    ones; ``replayed_at`` says when this happened.
     """
-    from diagnose.replay import ReplayClient
+    from diagnose.replay import ReplayClient, id_source, replay_options, settings_of
 
     ref = saved.reference
-    options = PullOptions(
-        # The password was never recorded; a placeholder keeps the requests the same shape
-        # (docker sends account= only when both user and password are set).
-        credentials=(saved.auth.username, "<redacted>") if saved.auth.username else None,
-        platform=dict(saved.options).get("platform", "linux/amd64"),
-        tls_verify=dict(saved.options).get("tls_verify", "true") == "true",
-        verify_layers=dict(saved.options).get("verify_layers", "false") == "true",
-    )
     secrets = recognisable_secrets(saved.exchanges)
+    new_ids = id_source(saved.exchanges)
     pulls = []
     for saved_pull in saved.pulls:
-        client = ReplayClient(_redacted_again(saved_pull.exchanges), saved_pull.strategy)
-        result = guarded(PULLERS[saved_pull.strategy], ref, client, options)
-        pulls.append(result)
-    return scrub_report(build_report(ref, pulls, saved.auth, saved.options), secrets)
+        client = ReplayClient(_redacted_again(saved_pull.exchanges), saved_pull.strategy, new_ids=new_ids)
+        pull_options = replay_options(saved, saved_pull.strategy)
+        pulls.append(guarded(PULLERS[saved_pull.strategy], ref, client, pull_options))
+    report = build_report(
+        ref, pulls, saved.auth, saved.options, settings=settings_of(saved), identities=saved.identities
+    )
+    # The evidence as captured: the capture time stays, the replay adds its own.
+    return scrub_report(dataclasses.replace(report, created=saved.created, replayed_at=_now()), secrets)
 
 
 def _redacted_again(exchanges: Sequence[Exchange]) -> tuple[Exchange, ...]:

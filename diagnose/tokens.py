@@ -1,8 +1,8 @@
 """Read the claims of a registry Bearer token (a JWT) without verifying it.
 
 The claims (``iss``, ``sub``, ``aud``, ``exp``, ``access`` ...) are evidence: they tell "the
-token server granted nothing" from "the registry rejected the token" (registry-behaviours.md
-§2.5). This module must not verify signatures, fetch keys, do I/O, or ever return the
+token server granted nothing" from "the registry rejected the token" (distribution
+docs/spec/auth/jwt.md). This module must not verify signatures, fetch keys, do I/O, or ever return the
 signature: it only decodes the middle segment.
 """
 

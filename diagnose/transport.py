@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import http.client
 import ipaddress
 import os
@@ -443,7 +444,7 @@ class RecordingClient:
                     note = f"Authorization forwarded to {target} (allowed for this redirect)"
                 else:
                     # OCI distribution-spec: MUST NOT forward Authorization across hosts;
-                    # requests does the same since CVE-2018-18074 (registry-behaviours §1.3).
+                    # requests does the same since CVE-2018-18074.
                     pairs = _without(pairs, "Authorization", "Cookie")
                     note = f"Authorization not forwarded to {target} (scheme, host or port changed)"
             redirect_of = exchange_id
@@ -579,6 +580,7 @@ class RecordingClient:
         received: Headers = ()
         proxy = self._proxy_for(url)
         claims: TokenClaims | None = None
+        body_digest: str | None = None
         io_done: float | None = None  # when the network part ended (redaction is not the server's)
         remaining = self._deadline - started
         per_io = min(timeout, max(remaining, 0.001))  # connect and each read, inside the deadline
@@ -625,7 +627,7 @@ class RecordingClient:
                     length = response.headers.get("Content-Length", "")
                     body_size = int(length) if length.isdigit() else None
                 else:
-                    reply_body, body_size, truncated, failure = self._read_body(
+                    reply_body, body_size, truncated, failure, body_digest = self._read_body(
                         raw,
                         keep=RECORDED_BODY_LIMIT if redirect_hop else max_body,
                         sink=None if redirect_hop else body_sink,
@@ -657,6 +659,9 @@ class RecordingClient:
                     body_size=body_size,
                     body_truncated=truncated or record_truncated,
                     body_encoding=encoding,
+                    # Only when the recording lacks part of the body: then replay still knows
+                    # what the whole body hashed to when it was captured.
+                    body_sha256=body_digest if (truncated or record_truncated) else None,
                 )
         finally:
             if response is not None:
@@ -712,6 +717,7 @@ class RecordingClient:
                 body=reply_body,
                 body_truncated=truncated,
                 token_claims=claims,
+                body_digest=body_digest,
             )
         return reply, exchange_id
 
@@ -724,32 +730,41 @@ class RecordingClient:
         started: float,
         url: str,
         step: str,
-    ) -> tuple[bytes, int, bool, TransportFailure | None]:
+    ) -> tuple[bytes, int, bool, TransportFailure | None, str | None]:
         """Read a body in chunks: keep ``keep`` bytes, stream all of it to ``sink`` if given.
 
-        Returns ``(kept, bytes_read, truncated, failure)``. Each read waits at most
+        Returns ``(kept, bytes_read, truncated, failure, digest)``; ``digest`` is the sha256 of
+        the whole body when it was read to its end, else None. Each read waits at most
         ``timeout``, and never past the pull's deadline.
         """
         timeout = self._options.timeout
         kept = bytearray()
+        hasher = hashlib.sha256()
         total = 0
         truncated = False
         while True:
             remaining = self._deadline - time.monotonic()
             if remaining <= 0:
-                return bytes(kept), total, truncated, _deadline_failure(total, started, timeout, step)
+                return bytes(kept), total, truncated, _deadline_failure(total, started, timeout, step), None
             read_timeout = min(timeout, remaining)
             _set_socket_timeout(raw, read_timeout)
             try:
                 data = raw.read1(READ_CHUNK, decode_content=True)
             except SEND_ERRORS as exc:
                 if read_timeout < timeout and is_timeout(exc):
-                    return bytes(kept), total, truncated, _deadline_failure(total, started, timeout, step)
+                    return (
+                        bytes(kept),
+                        total,
+                        truncated,
+                        _deadline_failure(total, started, timeout, step),
+                        None,
+                    )
                 failure = failure_from_exception(exc, url=url, timeout=timeout, reading_body=True)
-                return bytes(kept), total, truncated, failure
+                return bytes(kept), total, truncated, failure, None
             if not data:
-                return bytes(kept), total, truncated, None
+                return bytes(kept), total, truncated, None, "sha256:" + hasher.hexdigest()
             total += len(data)
+            hasher.update(data)
             room = keep - len(kept)
             if len(data) > room:
                 truncated = True
@@ -757,7 +772,7 @@ class RecordingClient:
             if sink is not None:
                 sink(data)
             elif truncated:
-                return bytes(kept), total, truncated, None
+                return bytes(kept), total, truncated, None, None
 
 
 def _utc_now_ms() -> str:

@@ -4,8 +4,11 @@ fails any test during which diagnose reported a bug of its own (an ``internal_er
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -39,6 +42,16 @@ def no_tool_errors(request: pytest.FixtureRequest) -> Iterator[None]:
             "diagnose reported a bug of its own during this test (internal_error): " + "; ".join(found),
             pytrace=False,
         )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """No stored login of this machine may leak into a test: ``compare`` reads docker's and
+    containers-image's auth files by default, so point both at an empty directory (tests that
+    need a login set these again)."""
+    del config
+    empty = Path(tempfile.mkdtemp(prefix="diagnose-no-logins-"))
+    os.environ["DOCKER_CONFIG"] = str(empty)
+    os.environ["REGISTRY_AUTH_FILE"] = str(empty / "auth.json")
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,7 @@
 
 No I/O, no HTTP: these are hand-made values shaped like what the pullers record, so the
 rules and renderers can be tested without a registry. Each ``scenario_*`` function returns
-the two pulls of one situation of client-behaviours.md §5 (decision table).
+the two pulls of one situation of the docker-1.12-versus-skopeo decision table.
 """
 
 from __future__ import annotations

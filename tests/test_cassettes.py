@@ -27,10 +27,9 @@ from vcr.serializers import yamlserializer
 from diagnose.cli import main
 from diagnose.lab.server import LAB_USERS
 from diagnose.model import Report
-from diagnose.pullers.options import PullOptions
 from diagnose.render.cassette import load_cassette
-from diagnose.render.json_report import report_from_dict
-from diagnose.replay import ReplayClient
+from diagnose.render.json_report import report_from_dict, report_to_dict
+from diagnose.replay import ReplayClient, replay_options
 from diagnose.rules import diagnose as diagnose_pulls
 from diagnose.run import PULLERS
 from tests.realreg.scenarios import WRONG_PASSWORD
@@ -113,15 +112,7 @@ def test_cassette_holds_the_reports_exchanges(name: str) -> None:
 def test_pullers_replayed_on_the_cassette_tell_the_recorded_story(name: str) -> None:
     saved = _saved(name)
     exchanges = load_cassette(_text(name, "yaml"))
-    settings = dict(saved.options)
-    options = PullOptions(
-        # As run.replay_report: the password was never recorded; a placeholder keeps docker's
-        # account= request shape.
-        credentials=(saved.auth.username, "<redacted>") if saved.auth.username else None,
-        platform=settings["platform"],
-        tls_verify=settings["tls_verify"] == "true",
-        verify_layers=settings["verify_layers"] == "true",
-    )
+    options = replay_options(saved)  # the same function ``diagnose replay`` uses
     pulls = []
     for recorded in saved.pulls:
         client = ReplayClient(exchanges, recorded.strategy)
@@ -134,7 +125,8 @@ def test_pullers_replayed_on_the_cassette_tell_the_recorded_story(name: str) -> 
         # Every recorded request was asked for again: nothing unserved, nothing unrecorded.
         unrecorded = [e for e in client.exchanges() if "not in the recording" in str(e.failure)]
         assert unrecorded == []
-        assert len(client.exchanges()) == len(recorded.exchanges)
+        # Replay serves the recorded exchanges themselves: same ids, same steps, same answers.
+        assert client.exchanges() == recorded.exchanges
         pulls.append(replayed)
     assert diagnose_pulls(pulls, saved.auth).id == saved.diagnosis.id
 
@@ -179,6 +171,13 @@ def test_cli_replay_of_the_json_report(name: str, capsys: pytest.CaptureFixture[
     assert replayed["diagnosis"]["id"] == saved.diagnosis.id
     got = [(p["strategy"], p["outcome"], p["message"]) for p in replayed["pulls"]]
     assert got == [(p.strategy.value, p.outcome.value, p.message) for p in saved.pulls]
+    original = json.loads(_text(name, "json"))
+    assert [e["id"] for e in replayed["exchanges"]] == [e["id"] for e in original["exchanges"]]
+    # Every exchange as recorded (re-rendered: fields added to the contract since get defaults).
+    assert replayed["exchanges"] == report_to_dict(saved)["exchanges"]
+    assert [p["exchange_ids"] for p in replayed["pulls"]] == [p["exchange_ids"] for p in original["pulls"]]
+    assert replayed["created"] == original["created"]
+    assert replayed["replayed_at"]
 
 
 def test_vcrpy_plays_the_headline_cassette_to_requests() -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +16,8 @@ import pytest
 
 from diagnose import __version__, cli
 from diagnose.lab import LAB_USERS, Lab, LabConfig, start_lab
+
+CASSETTES = Path(__file__).resolve().parent.parent / "cassettes"
 
 
 @dataclass
@@ -34,8 +39,10 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> Run:
     return Run(code if isinstance(code, int) else 0, captured.out, captured.err)
 
 
-def no_traceback(result: Run) -> None:
-    assert "Traceback" not in result.out + result.err
+def one_error_line(result: Run) -> None:
+    """A usage or tool failure says so on exactly one stderr line, and nothing on stdout."""
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("diagnose: "), result.err
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -74,8 +81,8 @@ def test_compare_bad_reference_is_a_usage_error(capsys: pytest.CaptureFixture[st
     result = run(capsys, "compare", "library/UPPER:tag")
     assert result.code == 2
     assert result.out == ""
-    assert len(result.err.strip().splitlines()) == 1 and "must be lowercase" in result.err
-    no_traceback(result)
+    assert "must be lowercase" in result.err
+    one_error_line(result)
 
 
 @pytest.mark.parametrize(
@@ -92,7 +99,8 @@ def test_compare_bad_reference_is_a_usage_error(capsys: pytest.CaptureFixture[st
 def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], args: tuple[str, ...]) -> None:
     result = run(capsys, *args)
     assert result.code == 2
-    no_traceback(result)
+    assert result.out == ""
+    assert result.err.strip(), "a usage error says what is wrong"
 
 
 def test_compare_missing_image_json(capsys: pytest.CaptureFixture[str], lab: Lab) -> None:
@@ -123,7 +131,7 @@ def test_compare_refused_exits_1_with_a_diagnosis(capsys: pytest.CaptureFixture[
     result = run(capsys, "compare", "127.0.0.1:1/library/x", "--timeout", "3")
     assert result.code == 1
     assert "connection refused" in result.out
-    no_traceback(result)
+    assert "internal" not in result.err and result.err.count("diagnose:") == 2  # progress lines only
 
 
 def test_internal_failure_exits_3_in_one_line(
@@ -138,7 +146,8 @@ def test_internal_failure_exits_3_in_one_line(
     result = run(capsys, "compare", "127.0.0.1:1/library/x")
     assert result.code == 3
     assert "internal error: RuntimeError: simulated bug" in result.err
-    no_traceback(result)
+    assert result.out == ""
+    assert result.err.strip().splitlines()[-1].startswith("diagnose: internal error:")
 
 
 @pytest.fixture
@@ -250,7 +259,9 @@ def test_module_entry_point_has_no_traceback_on_bad_input() -> None:
         check=False,
     )
     assert done.returncode == 2
+    # A real process: an uncaught exception would print a traceback here, and exit 1.
     assert "Traceback" not in done.stderr and done.stderr.startswith("diagnose: error:")
+    assert done.stderr.count("\n") == 1 and done.stdout == ""
 
 
 def test_lab_command_runs_in_the_foreground_and_stops_on_ctrl_c() -> None:
@@ -279,3 +290,157 @@ def test_lab_command_runs_in_the_foreground_and_stops_on_ctrl_c() -> None:
             child.kill()
     assert child.returncode == 0, err
     assert "Traceback" not in err
+
+
+# ------------------------------------------------------------------ bad input is exit 2, never a pull
+
+
+@pytest.fixture
+def listening_lab() -> Iterator[Lab]:
+    """A lab of its own, so a test can tell that no request reached it."""
+    with start_lab(LabConfig()) as running:
+        yield running
+
+
+def _garbage_pem(tmp_path: Path) -> Path:
+    path = tmp_path / "broken.pem"
+    path.write_text("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("--creds", "alice:"), "empty password"),
+        (("--platform", "linux"), "--platform 'linux'"),
+        (("--platform", "linux/amd64/v8/extra"), "os/arch[/variant]"),
+        (("--platform", "Linux/AMD64"), "lower case"),
+        (("--platform", "linux//v8"), "os/arch[/variant]"),
+        (("--insecure-registry", "https://reg.example"), "host[:port]"),
+        (("--insecure-registry", "reg.example:99999"), "host[:port]"),
+        (("--insecure-registry", "10.0.0.0/33"), "CIDR"),
+        (("--insecure-registry", "reg example"), "host[:port]"),
+        (("--ca-cert", "README.md"), "not a PEM certificate file"),
+        (("--ca-cert", "GARBAGE"), "cannot be loaded"),
+        (("--ca-cert", "/nonexistent/ca.pem"), "no such file"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_no_request(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    listening_lab: Lab,
+    args: tuple[str, ...],
+    says: str,
+) -> None:
+    args = tuple(str(_garbage_pem(tmp_path)) if a == "GARBAGE" else a for a in args)
+    ref = f"{listening_lab.registry_host}/library/busybox"
+    result = run(capsys, "compare", ref, "--no-tls-verify", *args)
+    assert result.code == 2, result.err
+    assert result.out == ""
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("diagnose: error:") and says in lines[0], lines
+    assert listening_lab.requests_seen() == (), "a usage error must not send anything"
+
+
+def test_empty_password_on_stdin_is_exit_2(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, listening_lab: Lab
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n"))
+    ref = f"{listening_lab.registry_host}/library/busybox"
+    result = run(capsys, "compare", ref, "--creds", "alice", "--password-stdin")
+    assert result.code == 2 and "empty password (stdin was empty)" in result.err
+    assert listening_lab.requests_seen() == ()
+
+
+@pytest.mark.parametrize(
+    "value", ["10.0.0.0/8", "reg.example", "reg.example:5000", "127.0.0.1:5000", "[::1]:5000", "::1/128"]
+)
+def test_good_insecure_registry_values(value: str) -> None:
+    from diagnose.inputs import parse_insecure_registry
+
+    assert parse_insecure_registry(value) == value
+
+
+def test_a_real_ca_file_is_accepted(tmp_path: Path) -> None:
+    from diagnose.inputs import check_ca_file
+    from tests.realreg.pki import make_pki
+
+    pki = make_pki(tmp_path)
+    assert check_ca_file(pki.ca_cert) == pki.ca_cert
+
+
+def _mutations(value: object, path: tuple[object, ...] = ()) -> Iterator[tuple[tuple[object, ...], object]]:
+    """Every place in a JSON document paired with a value of another type to put there."""
+    others: tuple[object, ...] = (None, 7, "text", [], {}, True, 1.5, [1, [2]], {"x": {"y": 1}})
+    for other in others:
+        if type(other) is not type(value):
+            yield path, other
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _mutations(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _mutations(item, (*path, index))
+
+
+def _put(document: object, path: tuple[object, ...], value: object) -> object:
+    if not path:
+        return value
+    copy = json.loads(json.dumps(document))
+    target = copy
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value
+    return copy
+
+
+def test_a_malformed_report_never_crashes_replay(tmp_path: Path) -> None:
+    """Wrong types anywhere in a saved report: exit 2 (or a replay), never exit 3."""
+    from diagnose.render.json_report import render_json, report_from_dict
+    from diagnose.run import replay_report
+
+    original = json.loads((CASSETTES / "wrong-password.json").read_text())
+    crashes = []
+    tried = 0
+    for path, value in _mutations(original):
+        document = _put(original, path, value)
+        tried += 1
+        try:
+            report = report_from_dict(document)  # type: ignore[arg-type]
+        except ValueError:
+            continue  # exit 2 in the CLI
+        try:
+            render_json(replay_report(report))
+        except Exception as exc:
+            crashes.append(f"{'/'.join(map(str, path))} = {value!r}: {type(exc).__name__}: {exc}")
+    assert tried > 500
+    assert crashes == [], "\n".join(crashes[:20])
+
+
+def test_replay_of_a_report_with_a_wrong_type_exits_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    original = json.loads((CASSETTES / "refused.json").read_text())
+    original["pulls"][0]["exchange_ids"] = [[1]]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(original))
+    result = run(capsys, "replay", str(bad))
+    assert result.code == 2 and "exchange_ids" in result.err
+
+
+@pytest.mark.parametrize("args", [("replay", "CASSETTE"), ("replay", "CASSETTE", "--json")])
+def test_output_works_when_stdout_cannot_encode_unicode(args: tuple[str, ...]) -> None:
+    argv = [str(CASSETTES / "anon-missing-repo.json") if a == "CASSETTE" else a for a in args]
+    done = subprocess.run(
+        [sys.executable, "-m", "diagnose", *argv],
+        capture_output=True,
+        env={**os.environ, "PYTHONIOENCODING": "ascii", "COLUMNS": "100"},
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr.decode("ascii", "replace")
+    assert done.stderr.decode("ascii").count("\n") <= 1
+    text = done.stdout.decode("ascii")  # every byte is ASCII
+    assert "not found" in text
+    if "--json" in argv:
+        assert json.loads(text)["diagnosis"]["id"] == "unauthorized-hidden-by-v1"

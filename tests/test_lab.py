@@ -478,7 +478,7 @@ def test_if_none_match_gives_304(open_lab: Lab) -> None:
 
 
 def test_docker_112_accept_headers_get_the_list(open_lab: Lab) -> None:
-    # docker 1.12 sends four separate Accept headers (client-behaviours.md §1.4).
+    # docker 1.12 sends four separate Accept headers (moby v1.12.6 distribution/pull_v2.go).
     # requests would join them into one header, so speak raw HTTP.
     accepts = [
         DOCKER_MANIFEST,

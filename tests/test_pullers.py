@@ -1,7 +1,8 @@
 """Both pullers against the built-in lab over real HTTP on 127.0.0.1.
 
 Each scenario states what the registry does and what each client must conclude and print,
-with the source of the expectation in client-behaviours.md (§ numbers).
+with the source of the expectation (moby v1.12.6 distribution/ and registry/, containers/image
+docker/); "§" marks name the docker 1.12 behaviour (1.5 fallback, 1.6 V1 auth, 1.7 traces).
 """
 
 from __future__ import annotations

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -11,6 +13,7 @@ import vcr
 from vcr.serialize import deserialize
 from vcr.serializers import yamlserializer
 
+from diagnose.lab import Lab
 from diagnose.model import Exchange, FailureKind, Strategy
 from diagnose.render.cassette import load_cassette, render_cassette
 from diagnose.replay import ReplayClient
@@ -160,3 +163,124 @@ def test_replay_through_a_cassette_file_round_trip() -> None:
         "v1 images", "GET", base + "/v1/repositories/x/images", "no basic auth credentials"
     )
     assert replay.exchanges()[-1].id == refusal
+
+
+# ------------------------------------------------------------------ replay keeps the evidence
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    from diagnose.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(list(args))
+    captured = capsys.readouterr()
+    code = exited.value.code
+    return (code if isinstance(code, int) else 0), captured.out, captured.err
+
+
+def _story(report: dict[str, Any]) -> list[tuple[str, str, str | None, str]]:
+    return [(p["strategy"], p["outcome"], p["protocol"], p["message"]) for p in report["pulls"]]
+
+
+def test_replay_of_a_layers_report_keeps_each_layers_verdict(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, lab: Lab
+) -> None:
+    """Layer bodies are streamed, not recorded; replay keeps the digest taken at capture time."""
+    saved_path = tmp_path / "layers.json"
+    ref = f"{lab.registry_host}/library/busybox"
+    code, _, err = _cli(capsys, "compare", ref, "--no-tls-verify", "--layers", "--save", str(saved_path))
+    saved = json.loads(saved_path.read_text())
+    assert saved["pulls"][0]["outcome"] == "ok", err
+    layers = [
+        e for e in saved["exchanges"] if e["step"].startswith("layer") and e["request"]["method"] == "GET"
+    ]
+    assert layers, "--layers downloads every layer"
+    for layer in layers:
+        response = layer["response"]
+        assert response["body"] == "" and response["body_truncated"] is True
+        assert response["body_sha256"] and response["body_sha256"].startswith("sha256:")
+
+    again_code, out, _ = _cli(capsys, "replay", str(saved_path), "--json")
+    replayed = json.loads(out)
+    assert again_code == code
+    assert _story(replayed) == _story(saved)
+    assert replayed["diagnosis"]["id"] == saved["diagnosis"]["id"]
+    assert "integrity" not in json.dumps(replayed["pulls"])
+
+    # The recorded digest is the verdict: a layer recorded as mismatching stays a mismatch.
+    strict_layer = next(e for e in layers if e["strategy"] == "v2-only")
+    strict_layer["response"]["body_sha256"] = "sha256:" + "0" * 64
+    saved_path.write_text(json.dumps(saved))
+    _, out, _ = _cli(capsys, "replay", str(saved_path), "--json")
+    tampered = json.loads(out)
+    assert tampered["pulls"][0]["outcome"] == "integrity_error"
+    assert "Digest did not match" in tampered["pulls"][0]["message"]
+
+
+def test_replay_keeps_ids_capture_time_and_settings(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, lab: Lab
+) -> None:
+    """--insecure-registry makes the strict pull try plain http; replay must ask the same."""
+    saved_path = tmp_path / "insecure.json"
+    ref = f"{lab.registry_host}/library/busybox"
+    _cli(capsys, "compare", ref, "--insecure-registry", lab.registry_host, "--save", str(saved_path))
+    saved = json.loads(saved_path.read_text())
+    assert saved["pulls"][0]["outcome"] == "ok", "https fails, then plain http works"
+    assert saved["settings"]["insecure_registries"] == [lab.registry_host]
+    assert saved["created"] and saved["replayed_at"] is None
+    saved["created"] = "2024-01-02T03:04:05+00:00"  # a capture time that cannot be "now"
+    saved_path.write_text(json.dumps(saved))
+
+    _, out, _ = _cli(capsys, "replay", str(saved_path), "--json")
+    replayed = json.loads(out)
+    assert _story(replayed) == _story(saved)
+    assert replayed["diagnosis"]["id"] == saved["diagnosis"]["id"]
+    assert [e["id"] for e in replayed["exchanges"]] == [e["id"] for e in saved["exchanges"]]
+    assert [p["exchange_ids"] for p in replayed["pulls"]] == [p["exchange_ids"] for p in saved["pulls"]]
+    assert replayed["exchanges"] == saved["exchanges"]
+    assert replayed["created"] == saved["created"]
+    assert replayed["settings"] == saved["settings"]
+    assert replayed["replayed_at"] > "2026"
+
+    har_path = tmp_path / "replayed.har"
+    _cli(capsys, "replay", str(saved_path), "--har", str(har_path), "--json")
+    started = [entry["startedDateTime"] for entry in json.loads(har_path.read_text())["log"]["entries"]]
+    captured = [e["started_at"] for e in saved["exchanges"]]
+    assert started and sorted(started) == sorted(captured)  # capture times, not the replay's
+
+
+def test_replay_options_rebuild_every_setting() -> None:
+    """The one function that rebuilds a run's options (the cassette tests use it too)."""
+    from diagnose.model import AuthInfo, AuthMode, Diagnosis, ImageReference, Report, RunSettings
+    from diagnose.replay import replay_options
+
+    settings = RunSettings(
+        platform="linux/arm64/v8",
+        tls_verify=False,
+        ca_cert="ca.pem",
+        insecure_registries=("10.0.0.0/8", "reg:5000"),
+        verify_layers=True,
+        timeout=7.0,
+    )
+    report = Report(
+        reference=ImageReference("reg:5000/x", "reg:5000", "x", "latest", None),
+        auth=AuthInfo(AuthMode.CREDENTIALS, "--creds", "alice"),
+        pulls=(),
+        diagnosis=Diagnosis("x", False, "", ""),
+        tool_version="0",
+        settings=settings,
+    )
+    options = replay_options(report)
+    assert options.platform == "linux/arm64/v8"
+    assert options.tls_verify is False
+    assert options.insecure_registries == ("10.0.0.0/8", "reg:5000")
+    assert options.verify_layers is True
+    assert options.credentials is not None and options.credentials[0] == "alice"
+    legacy = replay_options(
+        dataclasses.replace(
+            report,
+            settings=None,
+            options=(("platform", "linux/s390x"), ("tls_verify", "false"), ("verify_layers", "true")),
+        )
+    )
+    assert (legacy.platform, legacy.tls_verify, legacy.verify_layers) == ("linux/s390x", False, True)

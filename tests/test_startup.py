@@ -69,8 +69,15 @@ def test_version_imports_neither_network_nor_terminal_nor_lab_nor_pullers() -> N
 
 @pytest.mark.parametrize(
     "args",
-    [("--help",), ("compare", "--help"), ("ref", "ubuntu", "--json")],
-    ids=["help", "compare-help", "ref-json"],
+    [
+        ("--help",),
+        ("compare", "--help"),
+        ("ref", "ubuntu", "--json"),
+        ("explain", "--json", "Error: image library/foo:latest not found"),
+        ("explain", "Error: image library/foo:latest not found"),
+        ("demo", "--list"),
+    ],
+    ids=["help", "compare-help", "ref-json", "explain-json", "explain-text", "demo-list"],
 )
 def test_help_and_ref_import_no_network_no_pullers_no_lab(args: tuple[str, ...]) -> None:
     modules, done = imported(*args)

@@ -178,7 +178,7 @@ class Storage(QuietHandler):
     def do_GET(self) -> None:
         seen = self.seen()
         if seen.values("Authorization"):
-            # What S3 says to a forwarded registry token (registry-behaviours §1.3).
+            # What S3 says to a forwarded registry token.
             self.reply(
                 400, b"<Error><Code>InvalidArgument</Code></Error>", [("Content-Type", "application/xml")]
             )

@@ -1,6 +1,6 @@
 """How skopeo (containers/image) words pull errors, for the c/image versions users meet.
 
-Sources (read through the search tool; summarised in reference/client-behaviours.md §3):
+Sources (read in the upstream repositories):
 - CURRENT: containers/image docker/errors.go in its newest stored version (V1 detection marked
   deprecated, i.e. >= v5.33; ``httpResponseToError`` wraps ``received unexpected HTTP status``),
   docker/distribution_error.go and docker/docker_client.go at

@@ -22,7 +22,7 @@ Wire facts modelled here, with their sources:
   ``X-Docker-Token``/``WWW-Authenticate: Token ...``/``X-Docker-Endpoints`` on every
   ``/v1/repositories/<name>/images`` 200 (it sent them whether or not ``X-Docker-Token: true``
   was asked; the engine only reads them).
-- Docker Hub (reference/registry-behaviours.md §2.4, §3): token answer fields, ``{"details":
+- Docker Hub: token answer fields, ``{"details":
   "incorrect username or password"}``, 429 ``TOOMANYREQUESTS`` with ``ratelimit-*`` headers.
 """
 

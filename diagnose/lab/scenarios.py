@@ -3,16 +3,20 @@
 Each scenario names how the lab must behave (``LabConfig`` switches), what to pull from it (a
 repository inside the lab, an identity) and the rule the diagnosis must reach. ``diagnose demo``
 runs them, ``diagnose lab --scenario NAME`` serves one, and the test suite checks every one.
-This module is data only: it must not start servers, send requests or word a diagnosis.
+This module is data only: it must not start servers, send requests or word a diagnosis, and
+it imports no lab plumbing (``demo --list`` stays light).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from diagnose.lab.modes import LabAuth, LabToken, LabV1
-from diagnose.lab.server import LabConfig
+
+if TYPE_CHECKING:
+    from diagnose.lab.server import LabConfig
 
 NO_SUCH_DIGEST = "sha256:" + "0" * 64
 
@@ -37,6 +41,8 @@ class LabScenario:
 
     def config(self, host: str = "127.0.0.1", registry_port: int = 0, token_port: int = 0) -> LabConfig:
         """The lab this scenario needs."""
+        from diagnose.lab.server import LabConfig  # the servers load only when a lab is wanted
+
         return LabConfig(
             auth=self.auth,
             v1=self.v1,

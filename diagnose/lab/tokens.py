@@ -23,7 +23,7 @@ from typing import Any
 
 SERVICE = "diagnose-lab"
 ISSUER = "diagnose-lab-token-server"
-TOKEN_LIFETIME = 300  # Docker Hub answers expires_in: 300 (reference/registry-behaviours.md §2.4)
+TOKEN_LIFETIME = 300  # Docker Hub answers expires_in: 300
 KEY_ID = "diagnose-lab-hs256"
 
 
@@ -103,7 +103,7 @@ def granted(
     """What the lab's Docker-Hub-like policy grants for one requested scope (None: nothing).
 
     - ``library/<name>``: pull for everyone, but only when the repository exists (Hub gives an
-      anonymous caller an empty access list for a nonexistent name, reference §3).
+      anonymous caller an empty access list for a nonexistent name).
     - ``<user>/<name>``: pull for that user only, whether the repository exists or not.
     - anything else (push, other namespaces, other resource types): nothing. The token server
       never errors on a scope it will not grant (distribution token.md, intersection rule).

@@ -270,19 +270,48 @@ def token_url(challenge: Challenge, scope: str, username: str | None) -> str:
     return f"{realm}{separator}{urlencode(params)}"
 
 
+def refresh_grant_form(challenge: Challenge, scope: str, identity_token: str, client_id: str) -> str:
+    """The OAuth2 refresh-token grant a client POSTs when its login is an identity token.
+
+    containers/image docker/docker_client.go getBearerTokenOAuth2 (client_id
+    ``containers/image``); docker's vendored distribution registry/client/auth/session.go
+    fetchTokenWithOAuth (client_id ``docker``, moby registry/auth.go AuthClientID).
+    """
+    params: list[tuple[str, str]] = []
+    if challenge.service:
+        params.append(("service", challenge.service))
+    params.append(("scope", scope))
+    params += [("grant_type", "refresh_token"), ("refresh_token", identity_token), ("client_id", client_id)]
+    return urlencode(params)
+
+
 def fetch_token(
     client: HttpClient,
     challenge: Challenge,
     scope: str,
     credentials: tuple[str, str] | None,
     extra_headers: Sequence[tuple[str, str]] = (),
+    *,
+    identity_token: str | None = None,
+    client_id: str = "docker",
 ) -> TokenResult:
-    """GET a Bearer token from the challenge's realm; never raises."""
-    username = credentials[0] if credentials else None
-    url = token_url(challenge, scope, username)
-    reply = client.send(
-        "token", "GET", url, kind=StepKind.TOKEN, headers=extra_headers, basic_auth=credentials
-    )
+    """GET a Bearer token from the challenge's realm (or, with an identity token, POST the
+    OAuth2 refresh-token grant); never raises."""
+    if identity_token:
+        reply = client.send(
+            "token",
+            "POST",
+            challenge.realm or "",
+            kind=StepKind.TOKEN,
+            headers=[*extra_headers, ("Content-Type", "application/x-www-form-urlencoded")],
+            body=refresh_grant_form(challenge, scope, identity_token, client_id).encode("ascii"),
+        )
+    else:
+        username = credentials[0] if credentials else None
+        url = token_url(challenge, scope, username)
+        reply = client.send(
+            "token", "GET", url, kind=StepKind.TOKEN, headers=extra_headers, basic_auth=credentials
+        )
     token = token_from_answer(reply.body) if reply.failure is None and reply.status == 200 else None
     grant = token_grant(reply, scope, issued=token is not None)
     return TokenResult(token, reply, grant)

@@ -199,7 +199,13 @@ class _Pull:
         if bearer is not None:
             scope = f"repository:{self.ref.path}:pull"
             # the token is fetched inside the manifest request's transport (auth/session.go)
-            token = fetch_token(self.client, bearer, scope, creds if creds and all(creds) else None)
+            token = fetch_token(
+                self.client,
+                bearer,
+                scope,
+                creds if creds and all(creds) else None,
+                identity_token=self.options.identity_token,
+            )
             self.tokens.append(token.grant)
             if token.token is None:
                 self.steps.append(step_for("token", "GET", token.reply, reply_words(token.reply)))

@@ -12,6 +12,7 @@ class PullOptions:
     """What the user asked for, as both pullers need it."""
 
     credentials: tuple[str, str] | None = None  # (username, password)
+    identity_token: str | None = None  # a stored ``identitytoken``: the OAuth2 refresh-token grant
     platform: str = "linux/amd64"  # os/arch[/variant], used to pick from an index
     tls_verify: bool = True  # False: like skopeo --tls-verify=false (https, then http)
     insecure_registries: tuple[str, ...] = ()  # docker --insecure-registry (host:port or CIDR)

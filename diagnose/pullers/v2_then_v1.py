@@ -55,6 +55,7 @@ from diagnose.pullers.common import (
     parse_manifest,
     ping_words,
     pull_error,
+    refresh_grant_form,
     reply_words,
     sha256_digest,
     short_type,
@@ -462,7 +463,9 @@ class _Pull:
                 outcome = outcome_for_status(reply.status)
             # ImageConfigPullError never falls back (distribution/errors.go:74-75).
             return Attempt(False, docker112.config_error(inner), outcome, error=error)
-        if sha256_digest(reply.body) != digest or reply.body_truncated:
+        # body_digest: the whole body's digest, also when a replay holds only part of it.
+        computed = reply.body_digest or sha256_digest(reply.body)
+        if computed != digest or (reply.body_truncated and reply.body_digest is None):
             self.steps.append(step_for("config", "GET", reply, "digest mismatch"))
             message = docker112.config_error(docker112.config_verification_failed(digest))
             error = PullError(
@@ -502,7 +505,9 @@ class _Pull:
             assert reply.status is not None
             text = docker112.blob_error(reply.status, status_text(reply), reply.body)
             return Attempt(False, text, outcome_for_status(reply.status), error=error)
-        if hasher is not None and "sha256:" + hasher.hexdigest() != digest:
+        # body_digest: the whole layer's digest, taken while it streamed (in a replay: as
+        # captured; a recording too old to hold one is not re-judged).
+        if hasher is not None and reply.body_digest is not None and reply.body_digest != digest:
             self.steps.append(step_for(label, "GET", reply, "digest mismatch"))
             message = docker112.layer_verification_failed(digest)
             error = PullError(step=label, exchange_id=reply.exchange_id, status=reply.status, detail=message)
@@ -533,9 +538,21 @@ class _Pull:
         """D12 auth/session.go:362-443 fetchTokenWithBasicAuth: the token, or how it failed
         (an Attempt whose message is the inner error, wrapped later as ``Get <manifest>: …``)."""
         scope = f"repository:{self.ref.path}:pull"
-        account = creds[0] if creds else None
-        url = docker112.token_url(challenge.realm or "", challenge.service, scope, account)
-        reply = self.client.send("token", "GET", url, kind=StepKind.TOKEN, basic_auth=creds)
+        if self.options.identity_token:
+            # D12 auth/session.go fetchTokenWithOAuth: a stored identity token is sent as the
+            # OAuth2 refresh-token grant (client_id "docker", M12 registry/auth.go AuthClientID).
+            reply = self.client.send(
+                "token",
+                "POST",
+                challenge.realm or "",
+                kind=StepKind.TOKEN,
+                headers=[("Content-Type", "application/x-www-form-urlencoded")],
+                body=refresh_grant_form(challenge, scope, self.options.identity_token, "docker").encode(),
+            )
+        else:
+            account = creds[0] if creds else None
+            url = docker112.token_url(challenge.realm or "", challenge.service, scope, account)
+            reply = self.client.send("token", "GET", url, kind=StepKind.TOKEN, basic_auth=creds)
         error = self.reply_error("token", reply)
         if reply.failure is not None:
             self.steps.append(step_for("token", "GET", reply, reply_words(reply)))
@@ -588,7 +605,7 @@ class _Pull:
 
     def v2_error_attempt(self, err: V2Error, outcome: Outcome, found_v2: bool, error: PullError) -> Attempt:
         """allowV1Fallback, then continueOnError (pull_v2.go Pull, distribution/errors.go)."""
-        # allowV1Fallback applies to the tag-manifest GET only, not to a pull by digest (§1.5).
+        # allowV1Fallback applies to the tag-manifest GET only, not to a pull by digest.
         if self.ref.digest is None and docker112.allow_v1_fallback(err):
             # confirmedV2 is cleared on purpose: V1 is tried even though the ping proved V2. The
             # url.Error branch (no basic auth credentials) leaves transportOK false.

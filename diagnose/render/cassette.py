@@ -96,6 +96,8 @@ def _interaction(exchange: Exchange) -> dict[str, Any]:
         meta["body_encoding"] = response.body_encoding
         meta["body_size"] = response.body_size
         meta["body_truncated"] = response.body_truncated
+        if response.body_sha256 is not None:
+            meta["body_sha256"] = response.body_sha256
         recorded = {
             "status": {"code": response.status, "message": response.reason},
             "headers": _headers_to_dict(response.headers),
@@ -155,6 +157,7 @@ def _response(raw: object, meta: dict[str, Any]) -> RecordedResponse | None:
     else:
         text = _text(body)
     size = meta.get("body_size")
+    digest = meta.get("body_sha256")
     return RecordedResponse(
         status=int(status.get("code", 0)),
         reason=_text(status.get("message")),
@@ -163,6 +166,7 @@ def _response(raw: object, meta: dict[str, Any]) -> RecordedResponse | None:
         body_size=size if isinstance(size, int) else len(text.encode("utf-8")),
         body_truncated=bool(meta.get("body_truncated", False)),
         body_encoding=encoding,
+        body_sha256=digest if isinstance(digest, str) else None,
     )
 
 

@@ -1,8 +1,8 @@
 """The JSON report (``schema: diagnose/v1``): a public contract, and its inverse for ``replay``.
 
-Within ``diagnose/v1`` fields may be added but never renamed or dropped (DESIGN.md, "The JSON
-report"). This module must not do I/O, print, or re-redact: what it serialises was already
-redacted by the transport. ``report_from_dict`` must never raise anything but ``ValueError``.
+Within ``diagnose/v1`` fields may be added but never renamed or dropped (docs/json-report.md).
+This module must not do I/O, print, or re-redact: what it serialises was already redacted by
+the transport. ``report_from_dict`` must never raise anything but ``ValueError``.
 
 Headers are a JSON object (name -> value); a name that occurs more than once (several
 ``WWW-Authenticate`` lines) has a list of values, in wire order.
@@ -30,12 +30,14 @@ from diagnose.model import (
     Outcome,
     Protocol,
     PullError,
+    PullIdentity,
     PullResult,
     PullStep,
     RecordedRequest,
     RecordedResponse,
     RegistryError,
     Report,
+    RunSettings,
     StepKind,
     Strategy,
     TokenAccess,
@@ -153,6 +155,7 @@ def _exchange(exchange: Exchange) -> dict[str, Any]:
             "body_size": response.body_size,
             "body_truncated": response.body_truncated,
             "body_encoding": response.body_encoding,
+            "body_sha256": response.body_sha256,
         },
         "failure": _failure(exchange.failure),
         "elapsed_ms": exchange.elapsed_ms,
@@ -183,6 +186,34 @@ def _diagnosis(diagnosis: Diagnosis) -> dict[str, Any]:
     }
 
 
+def _settings(settings: RunSettings | None) -> dict[str, Any] | None:
+    if settings is None:
+        return None
+    return {
+        "platform": settings.platform,
+        "tls_verify": settings.tls_verify,
+        "ca_cert": settings.ca_cert,
+        "insecure_registries": list(settings.insecure_registries),
+        "verify_layers": settings.verify_layers,
+        "timeout": settings.timeout,
+    }
+
+
+def _identity(identity: PullIdentity) -> dict[str, Any]:
+    return {
+        "strategy": identity.strategy.value,
+        "mode": identity.mode.value,
+        "source": identity.source,
+        "username": identity.username,
+        "identity_token": identity.identity_token,
+        "stored": identity.stored,
+        "looked_up": identity.looked_up,
+        "problem": identity.problem,
+        "near_miss": identity.near_miss,
+        "unused_login": identity.unused_login,
+    }
+
+
 def report_to_dict(report: Report) -> dict[str, Any]:
     """The report as plain JSON values, keys in the contract's order."""
     ref = report.reference
@@ -205,6 +236,9 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "username": report.auth.username,
         },
         "options": dict(report.options),
+        "identities": [_identity(i) for i in report.identities],
+        "settings": _settings(report.settings),
+        "replayed_at": report.replayed_at or None,
         "pulls": [_pull(p) for p in report.pulls],
         "exchanges": [_exchange(e) for e in report.exchanges],
         "clients": [_client(c) for c in report.clients],
@@ -296,8 +330,8 @@ def _opt_bool(data: Mapping[str, Any], key: str, where: str) -> bool | None:
     return value
 
 
-def _float(data: Mapping[str, Any], key: str, where: str) -> float:
-    value = data.get(key, 0.0)
+def _float(data: Mapping[str, Any], key: str, where: str, default: float = 0.0) -> float:
+    value = data.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _Bad(f"{where}.{key}: expected a number")
     return float(value)
@@ -367,6 +401,7 @@ def _exchange_from(data: object, where: str) -> Exchange:
             body_size=_opt_int(resp, "body_size", f"{where}.response"),
             body_truncated=_bool(resp, "body_truncated", f"{where}.response"),
             body_encoding=_str(resp, "body_encoding", f"{where}.response", "utf-8"),
+            body_sha256=_opt_str(resp, "body_sha256", f"{where}.response"),
         )
     step = _str(obj, "step", where)
     claims_data = obj.get("token_claims")
@@ -478,6 +513,37 @@ def _legacy_grant(exchange: Exchange) -> TokenGrant:
     )
 
 
+def _identity_from(data: object, where: str) -> PullIdentity:
+    obj = _obj(data, where)
+    return PullIdentity(
+        strategy=_enum(Strategy, obj, "strategy", where),
+        mode=_enum(AuthMode, obj, "mode", where),
+        source=_str(obj, "source", where, ""),
+        username=_opt_str(obj, "username", where),
+        identity_token=_bool(obj, "identity_token", where),
+        stored=_bool(obj, "stored", where),
+        looked_up=_opt_str(obj, "looked_up", where),
+        problem=_opt_str(obj, "problem", where),
+        near_miss=_opt_str(obj, "near_miss", where),
+        unused_login=_opt_str(obj, "unused_login", where),
+    )
+
+
+def _settings_from(data: object, where: str) -> RunSettings | None:
+    if data is None:
+        return None
+    obj = _obj(data, where)
+    defaults = RunSettings()
+    return RunSettings(
+        platform=_str(obj, "platform", where, defaults.platform),
+        tls_verify=_bool(obj, "tls_verify", where, defaults.tls_verify),
+        ca_cert=_opt_str(obj, "ca_cert", where),
+        insecure_registries=_strings(obj, "insecure_registries", where),
+        verify_layers=_bool(obj, "verify_layers", where, defaults.verify_layers),
+        timeout=_float(obj, "timeout", where, defaults.timeout),
+    )
+
+
 def _pull_from(data: object, where: str, exchanges: Mapping[int, Exchange]) -> PullResult:
     obj = _obj(data, where)
     strategy = _enum(Strategy, obj, "strategy", where)
@@ -496,6 +562,8 @@ def _pull_from(data: object, where: str, exchanges: Mapping[int, Exchange]) -> P
         )
     if "exchange_ids" in obj:
         ids = _list(obj, "exchange_ids", where)
+        if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+            raise _Bad(f"{where}.exchange_ids: expected a list of integers")
         missing = [i for i in ids if i not in exchanges]
         if missing:
             raise _Bad(f"{where}.exchange_ids: no exchange with id {missing[0]!r}")
@@ -578,6 +646,11 @@ def _report_from(data: Mapping[str, Any]) -> Report:
             _client_from(c, f"clients[{i}]") for i, c in enumerate(_list(data, "clients", "report"))
         ),
         table=tuple(_table_from(data)),
+        identities=tuple(
+            _identity_from(d, f"identities[{i}]") for i, d in enumerate(_list(data, "identities", "report"))
+        ),
+        settings=_settings_from(data.get("settings"), "settings"),
+        replayed_at=_opt_str(data, "replayed_at", "report") or "",
     )
 
 

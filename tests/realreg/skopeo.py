@@ -3,7 +3,7 @@
 skopeo ends with ``logrus.Fatal(err)`` (containers/skopeo ``cmd/skopeo/main.go``): on a pipe
 that is ``time="…" level=fatal msg="<err>"`` (msg Go-quoted when needed), on a TTY
 ``FATA[0000] <err>``. Around the c/image error, the wrappers depend on the skopeo and
-c/image versions (reference/client-behaviours.md §3):
+c/image versions (skopeo cmd/skopeo, containers/image docker/errors.go):
 
 - skopeo ``inspect``: ``Error parsing image name "<name>": `` (1.9 also uses it for
   errors raised while opening the source, which loads the manifest),

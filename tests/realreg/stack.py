@@ -78,6 +78,7 @@ class RealRegistries:
     ca_cert: Path  # PEM of the throwaway CA: TransportOptions(verify=str(ca_cert))
     cert_dir: Path  # holds ca.crt: skopeo --cert-dir
     users: Mapping[str, str]  # {"alice": pw, "bob": pw}, valid on token and basic registries
+    identity_tokens: Mapping[str, str]  # {"alice": refresh token}: the token server's refresh grant
     service: str
     issuer: str
     workdir: Path
@@ -175,6 +176,7 @@ def start_stack(workdir: Path) -> Iterator[RealRegistries]:
         users={**users, SEEDER: seeder_password},
         superusers=frozenset({SEEDER}),
         public=set(),  # filled once the public repositories exist
+        refresh_tokens={secrets.token_urlsafe(24): "alice"},
     )
     token_server = TokenServer(
         policy=policy,
@@ -243,6 +245,7 @@ def start_stack(workdir: Path) -> Iterator[RealRegistries]:
             ca_cert=pki.ca_cert,
             cert_dir=pki.cert_dir,
             users=types.MappingProxyType(dict(users)),
+            identity_tokens=types.MappingProxyType({u: k for k, u in policy.refresh_tokens.items()}),
             service=SERVICE,
             issuer=ISSUER,
             workdir=workdir,

@@ -7,7 +7,7 @@ header ``typ``/``alg`` and ``x5c`` = [the signing certificate, standard base64 D
 the registry verifies up to its ``rootcertbundle`` (our throwaway CA). The ES256 signature
 is the JWS form (r || s, 32 bytes each), not DER: libtrust rejects DER signatures.
 
-Policy, modelled on Docker Hub (reference/registry-behaviours.md §2.6, §3):
+Policy, modelled on Docker Hub's token service (auth.docker.io):
 - wrong password -> 401 ``{"details":"incorrect username or password"}``;
 - a known user owns their namespace (alice -> alice/*): pull and push;
 - anyone, anonymous included, may pull the public repositories (``library/*`` that exist);
@@ -72,6 +72,7 @@ class TokenPolicy:
     users: Mapping[str, str]  # username -> password
     superusers: frozenset[str] = frozenset()  # may push and pull anything
     public: set[str] = field(default_factory=set)  # repositories anyone may pull
+    refresh_tokens: Mapping[str, str] = field(default_factory=dict)  # identity token -> user
 
     def allowed(self, user: str | None, repository: str) -> set[str]:
         """The actions ``user`` (None: anonymous) holds on ``repository``."""
@@ -245,7 +246,7 @@ def _handler_for(server: TokenServer) -> type[BaseHTTPRequestHandler]:
         def _answer(self, scopes: list[str], service: str | None, creds: Any) -> None:
             ok, user = self._authenticate(creds)
             if not ok:
-                # Docker Hub's wording (registry-behaviours.md §3, "Wrong password").
+                # Docker Hub's wording for a wrong password.
                 self._reply(401, {"details": "incorrect username or password"}, user)
                 return
             self._reply(200, server.issue(user, scopes, service), user)
@@ -260,8 +261,8 @@ def _handler_for(server: TokenServer) -> type[BaseHTTPRequestHandler]:
             self._answer(scopes, (query.get("service") or [None])[0], self._basic())
 
         def do_POST(self) -> None:
-            # OAuth2 password grant (distribution docs/spec/auth/oauth.md); refresh tokens
-            # are not supported, as on a minimal token server.
+            # OAuth2 password and refresh-token grants (distribution docs/spec/auth/oauth.md);
+            # a refresh token is what ``docker login`` stores as ``identitytoken``.
             url = urllib.parse.urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             form = urllib.parse.parse_qs(self.rfile.read(length).decode("utf-8", "replace"))
@@ -269,6 +270,15 @@ def _handler_for(server: TokenServer) -> type[BaseHTTPRequestHandler]:
                 self._reply(404, {"details": "not found"}, None)
                 return
             grant = (form.get("grant_type") or [""])[0]
+            scopes = [s for value in form.get("scope", []) for s in value.split(" ") if s]
+            service = (form.get("service") or [None])[0]
+            if grant == "refresh_token":
+                user = server.policy.refresh_tokens.get((form.get("refresh_token") or [""])[0])
+                if user is None:
+                    self._reply(401, {"error": "invalid_grant"}, None)
+                    return
+                self._reply(200, server.issue(user, scopes, service), user)
+                return
             if grant != "password":
                 self._reply(400, {"error": "unsupported_grant_type"}, None)
                 return
