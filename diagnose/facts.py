@@ -7,6 +7,7 @@ not do I/O, import requests, rich or typer, or word a diagnosis.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,6 +52,31 @@ FALLBACK = Strategy.V2_THEN_V1
 
 
 @dataclass(frozen=True, slots=True)
+class RunFlags:
+    """What the user asked of the run that the suggested commands must repeat (never a secret)."""
+
+    reference: str = ""  # the image reference as the user typed it ("" when unknown)
+    tls_verify: bool = True
+    ca_cert: str | None = None  # the --ca-cert path given
+    insecure_registries: tuple[str, ...] = ()
+    platform: str = "linux/amd64"
+
+    @staticmethod
+    def from_options(reference: str, options: Sequence[tuple[str, str]]) -> RunFlags:
+        """From a report's ``options`` pairs (``tls_verify``, ``ca_cert``, ``insecure_registries``,
+        ``platform``); unknown keys are ignored, missing ones keep their defaults."""
+        given = dict(options)
+        insecure = given.get("insecure_registries", "")
+        return RunFlags(
+            reference=reference,
+            tls_verify=given.get("tls_verify", "true") != "false",
+            ca_cert=given.get("ca_cert") or None,
+            insecure_registries=tuple(h for h in insecure.replace(" ", ",").split(",") if h),
+            platform=given.get("platform", "linux/amd64") or "linux/amd64",
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class PullFacts:
     """What one pull (of any strategy, known to the rules or not) proves. Derived from its
     typed evidence only: step kinds, token grants, errors, statuses; never from notes."""
@@ -71,6 +97,7 @@ class PullFacts:
     client_side_refusal: str | None  # e.g. "no basic auth credentials": never reached the wire
     tokens: tuple[TokenGrant, ...]
     tool_error: bool = False  # the pull ended in a bug of diagnose, not a registry answer
+    answered_schemes: tuple[str, ...] = ()  # URL schemes of its requests that got an HTTP answer
 
     @property
     def ok(self) -> bool:
@@ -134,6 +161,82 @@ class Facts:
     tool_error: bool = False  # some pull ended in a bug of diagnose itself
     # The catalogue's situations (tokens, DNS, proxies, storage, renames, platforms, vendor).
     signals: Signals = NO_SIGNALS
+    flags: RunFlags = RunFlags()
+    lead: Strategy | None = None  # the pull read as the strict one (another when v2-only did not run)
+    platforms_offered: tuple[str, ...] = ()  # platforms of an index a pull received
+
+    # -- what the suggested commands need --------------------------------------------------
+
+    @property
+    def is_digest(self) -> bool:
+        return self.ref.startswith("sha256:") or "@" in self.flags.reference
+
+    @property
+    def ref_word(self) -> str:
+        """``digest`` for a pull by digest, else ``tag``: a digest is never called the tag."""
+        return "digest" if self.is_digest else "tag"
+
+    @property
+    def registry(self) -> str:
+        """The registry's host[:port] as the user names it (docker.io for Docker Hub)."""
+        if self.is_docker_hub:
+            return "docker.io"
+        if self.host:
+            return self.host
+        first = self.flags.reference.split("/", 1)[0]
+        return first if "/" in self.flags.reference and ("." in first or ":" in first) else "docker.io"
+
+    @property
+    def reference(self) -> str:
+        """The reference to put in a suggested command: as typed, else rebuilt from the URLs."""
+        if self.flags.reference:
+            return self.flags.reference
+        if not self.repository:
+            return self.registry
+        sep = "@" if self.ref.startswith("sha256:") else ":"
+        return f"{self.registry}/{self.repository}{sep + self.ref if self.ref else ''}"
+
+    @property
+    def repository_name(self) -> str:
+        """``host/repository`` without tag or digest, for ``skopeo list-tags``."""
+        if self.repository:
+            return f"{self.registry}/{self.repository}"
+        return self.reference.split("@", 1)[0].rsplit(":", 1)[0] if self.flags.reference else self.registry
+
+    @property
+    def diagnose_flags(self) -> str:
+        """The ``diagnose compare`` flags this run needed, with a leading space (or "")."""
+        return self._flags(self.flags.platform)
+
+    def _flags(self, platform: str) -> str:
+        flags: list[str] = []
+        if not self.flags.tls_verify:
+            flags.append("--no-tls-verify")
+        if self.flags.ca_cert:
+            flags.append(f"--ca-cert {self.flags.ca_cert}")
+        flags.extend(f"--insecure-registry {h}" for h in self.flags.insecure_registries)
+        if platform != "linux/amd64":
+            flags.append(f"--platform {platform}")
+        return "".join(f" {f}" for f in flags)
+
+    @property
+    def skopeo_flags(self) -> str:
+        """skopeo's spelling of the same TLS choices, with a leading space (or "")."""
+        insecure = not self.flags.tls_verify or self.registry in self.flags.insecure_registries
+        if insecure:
+            return " --tls-verify=false"
+        if self.flags.ca_cert:
+            directory = self.flags.ca_cert.rsplit("/", 1)[0] if "/" in self.flags.ca_cert else "."
+            return f" --cert-dir {directory}"  # skopeo reads every *.crt there as a CA
+        return ""
+
+    def compare_command(self, *extra: str, platform: str | None = None) -> str:
+        """``diagnose compare REF`` with this run's flags (``platform`` instead of its own) and
+        ``extra`` ones."""
+        flags = self._flags(self.flags.platform if platform is None else platform)
+        if platform == "linux/amd64":
+            flags += " --platform linux/amd64"  # asked for explicitly: say it
+        return f"diagnose compare {self.reference}{flags}" + "".join(f" {e}" for e in extra)
 
     @property
     def anonymous(self) -> bool:
@@ -176,16 +279,24 @@ class Facts:
     @property
     def others(self) -> tuple[PullFacts, ...]:
         """Pulls beyond the strict one and docker 1.12's (docker >= 17, containerd, ...)."""
-        return tuple(p for p in self.pulls if p.strategy not in (STRICT, FALLBACK))
+        return tuple(p for p in self.pulls if p.strategy not in (STRICT, FALLBACK, self.lead))
 
     def pull(self, strategy: Strategy) -> PullFacts | None:
         return next((p for p in self.pulls if p.strategy == strategy), None)
 
     def any_outcome(self, *outcomes: Outcome) -> bool:
-        """Whether any pull (of any strategy) ended in one of ``outcomes``."""
-        return any(p.outcome in outcomes for p in self.pulls) or (
-            not self.pulls and (self.v2_outcome in outcomes or self.fb_outcome in outcomes)
-        )
+        """Whether the strict pull or docker 1.12's ended in one of ``outcomes``.
+
+        The primary diagnosis answers the original question (why those two disagree); what the
+        other pulls concluded is reported as further findings (``others``).
+        """
+        return self.v2_outcome in outcomes or self.fb_outcome in outcomes
+
+    @property
+    def fb_reached_registry(self) -> bool:
+        """docker 1.12's pull got HTTP answers (over http, or https without verification)."""
+        fb = self.pull(FALLBACK)
+        return fb is not None and bool(fb.answered_schemes)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -256,6 +367,9 @@ def pull_facts(pull: PullResult) -> PullFacts:
         client_side_refusal=refusal,
         tokens=pull.tokens,
         tool_error=pull.tool_error is not None,
+        answered_schemes=tuple(
+            dict.fromkeys(split_url(e.request.url).scheme for e in pull.exchanges if e.response is not None)
+        ),
     )
 
 
@@ -281,11 +395,46 @@ def _token_facts(
     return actions, bool(issued), subject
 
 
-def facts_from(pulls: Sequence[PullResult], auth: AuthInfo) -> Facts:
-    """Derive the facts the rules read from any number of pull results (pure)."""
+def _platforms_offered(exchanges: Sequence[Exchange]) -> tuple[str, ...]:
+    """Platforms of the first index or manifest list a pull received (the registry's answer)."""
+    for exchange in exchanges:
+        response = exchange.response
+        if exchange.kind is not StepKind.MANIFEST or response is None or response.status != 200:
+            continue
+        if '"manifests"' not in response.body or response.body_encoding != "utf-8":
+            continue
+        try:
+            data = json.loads(response.body)
+        except (ValueError, RecursionError):
+            continue
+        entries = data.get("manifests") if isinstance(data, dict) else None
+        offered: list[str] = []
+        for entry in entries if isinstance(entries, list) else ():
+            platform = entry.get("platform") if isinstance(entry, dict) else None
+            if not isinstance(platform, dict):
+                continue
+            parts = [str(platform.get("os", "")), str(platform.get("architecture", ""))]
+            if platform.get("variant"):
+                parts.append(str(platform["variant"]))
+            text = "/".join(parts)
+            if text not in offered:
+                offered.append(text)
+        if offered:
+            return tuple(offered)
+    return ()
+
+
+def facts_from(pulls: Sequence[PullResult], auth: AuthInfo, flags: RunFlags | None = None) -> Facts:
+    """Derive the facts the rules read from any number of pull results (pure).
+
+    The strict pull and docker 1.12's are read by strategy; when the strict one did not run,
+    the first pull takes its place, so a run of other clients alone is still explained.
+    """
     v2 = _pull(pulls, STRICT)
     fb = _pull(pulls, FALLBACK)
     ordered = _ordered(pulls)
+    if v2 is None and ordered and ordered[0] is not fb:
+        v2 = ordered[0]
     per_pull = tuple(pull_facts(p) for p in ordered)
     exchanges = [e for p in ordered for e in p.exchanges]
 
@@ -343,12 +492,13 @@ def facts_from(pulls: Sequence[PullResult], auth: AuthInfo) -> Facts:
 
     ping_status = None
     if v2 is not None:
-        # The last ping that got an answer: with TLS verification off, https fails first, then http.
+        # The ping that got an answer (https may fail first and http answer, with TLS off).
         pings = [e for e in v2.exchanges if e.kind is StepKind.PING]
-        ping = next((e for e in reversed(pings) if e.response is not None), pings[0] if pings else None)
+        answered = [e for e in pings if e.response is not None]
+        ping = answered[-1] if answered else (pings[-1] if pings else None)
         ping_status = _status(ping) if ping is not None else None
 
-    v2f = per_pull[0] if v2 is not None else None
+    v2f = next((f for p, f in zip(ordered, per_pull, strict=True) if p is v2), None)
     fbf = next((p for p in per_pull if p.strategy == FALLBACK), None)
     fb_exchanges = fb.exchanges if fb is not None else ()
     v1_statuses = fbf.v1_statuses if fbf is not None else ()
@@ -412,5 +562,8 @@ def facts_from(pulls: Sequence[PullResult], auth: AuthInfo) -> Facts:
         basic_sent=basic_sent,
         pulls=per_pull,
         tool_error=any(p.tool_error for p in per_pull),
-        signals=signals_from(pulls, host),
+        signals=signals_from([p for p in ordered if p.strategy in (STRICT, FALLBACK)] or ordered, host),
+        flags=flags or RunFlags(),
+        lead=v2.strategy if v2 is not None else None,
+        platforms_offered=_platforms_offered(exchanges),
     )

@@ -15,11 +15,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from diagnose.clients import classify_tls
-from diagnose.facts import Facts, facts_from
+from diagnose.facts import FALLBACK, Facts, RunFlags, facts_from
 from diagnose.model import (
     AuthInfo,
     AuthMode,
     Diagnosis,
+    Finding,
     ImageReference,
     Outcome,
     Protocol,
@@ -45,8 +46,9 @@ def _who(f: Facts) -> str:
 
 def _login_step(f: Facts) -> str:
     return (
-        f"Log in (`--creds USER:PASS` or `{f.login_command}`) and run again: a 404 MANIFEST_UNKNOWN "
-        "then means the tag is missing; a 401 again means this account has no pull access."
+        f"Log in (`{f.login_command}`) and run `{f.compare_command('--use-login')}`: a 404 "
+        f"MANIFEST_UNKNOWN then means the {f.ref_word} is missing; a 401 again means this account "
+        "has no pull access."
     )
 
 
@@ -70,17 +72,23 @@ def _token_known(f: Facts) -> tuple[str, ...]:
     return ("The token server issued a token that grants no access to this repository (empty access).",)
 
 
-def _repo_for_cli(f: Facts) -> str:
-    """``host/repo`` for skopeo (docker.io for Docker Hub)."""
-    host = "docker.io" if f.is_docker_hub or not f.host else f.host
-    return f"{host}/{f.repository or 'REPO'}"
+def _token_login(f: Facts) -> str:
+    """What the token server did with the identity: only what its answer proves."""
+    if f.token_issued and f.token_subject:
+        return f"The token server accepted {_who(f)} (it issued a token to {f.token_subject!r})"
+    if f.token_issued and f.token_subject == "":
+        return f"The token server issued an anonymous token (its `sub` is empty): it did not log in {_who(f)}"
+    if f.token_issued:
+        return f"The token server issued a token for {_who(f)}"
+    return f"No token was issued; {_who(f)} went to the registry"
 
 
-def _ref_for_cli(f: Facts) -> str:
-    """``host/repo:tag`` (or ``@digest``) for skopeo and diagnose commands."""
-    if not f.ref:
-        return _repo_for_cli(f)
-    return f"{_repo_for_cli(f)}{'@' if f.ref.startswith('sha256:') else ':'}{f.ref}"
+def _login_known(f: Facts) -> tuple[str, ...]:
+    if f.token_issued and f.token_subject:
+        return (f"The credentials are valid (a token was issued to {f.token_subject}).",)
+    if f.token_issued and f.token_subject == "":
+        return ("The token was anonymous (empty `sub`): the credentials did not log in.",)
+    return ()
 
 
 def _none(_: Facts) -> tuple[str, ...]:
@@ -165,15 +173,44 @@ BOTH_OK = Rule(
 
 
 def _fb_after_http(f: Facts) -> str:
-    if f.fb_outcome is None:
+    """What docker 1.12's pull did after the strict one failed on TLS, as its steps show it."""
+    fb = f.pull(FALLBACK)
+    if fb is None:
         return ""
-    if f.fb_outcome is Outcome.TLS_ERROR:
-        return f" The docker-1.12-style pull failed the same way: {_q(f.fb_message)}."
+    if not fb.answered_schemes:
+        return f" The docker-1.12-style pull got no answer either: {_q(f.fb_message)}."
+    if "https" in fb.answered_schemes and not f.plain_http:
+        how = (
+            "skips certificate verification for insecure registries (`--insecure-registry`, and "
+            "always 127.0.0.0/8), so its pull went over https without checking the certificate"
+        )
+    elif "http" in fb.answered_schemes:
+        how = (
+            "falls back to plain http for insecure registries (`--insecure-registry`, and always "
+            "127.0.0.0/8), so its pull went over http"
+        )
+    else:
+        how = "treats this registry as insecure, so its pull went on"
     return (
-        " Docker 1.12 retries over plain http for insecure registries (`--insecure-registry`, and "
-        "always 127.0.0.0/8), so the docker-style pull reached the registry and ended "
-        f"{f.fb_outcome}: {_q(f.fb_message)}. Its steps show what the registry really answers."
+        f" Docker 1.12 {how}, reached the registry and ended {f.fb_outcome}: {_q(f.fb_message)}. "
+        "Its steps show what the registry really answers."
     )
+
+
+def _tls_known(f: Facts) -> tuple[str, ...]:
+    if f.fb_reached_registry:
+        return (
+            "The strict client got no HTTP answer: its TLS handshake failed.",
+            "The docker-1.12-style pull, which does not verify the certificate here, got answers from "
+            "the registry (see its steps and the further findings).",
+        )
+    return ("No HTTP exchange completed over TLS; nothing about the image is known.",)
+
+
+def _tls_unknowable(f: Facts) -> tuple[str, ...]:
+    if f.fb_reached_registry:
+        return ("What the strict client would get once it trusts the certificate.",)
+    return ("Whether the image exists or is accessible: the registry was never reached.",)
 
 
 PLAIN_HTTP = Rule(
@@ -190,9 +227,9 @@ PLAIN_HTTP = Rule(
         "What the strict client would get over plain http: it never sent a request there.",
     ),
     next_steps=lambda f: (
-        "Run again with `--no-tls-verify` (like skopeo `--tls-verify=false`) or "
-        f"`--insecure-registry {f.host or 'HOST'}` to compare both pulls over http.",
-        f"For docker, add {f.host or 'HOST'} to `insecure-registries` in /etc/docker/daemon.json; "
+        f"Compare both pulls over http: `{f.compare_command(f'--insecure-registry {f.registry}')}` "
+        "(skopeo: `--tls-verify=false`).",
+        f"For docker, add {f.registry} to `insecure-registries` in /etc/docker/daemon.json; "
         "better, serve the registry over TLS.",
     ),
 )
@@ -241,15 +278,15 @@ TLS_ERROR = Rule(
         f"The TLS connection to {f.host or 'the registry'} failed before any HTTP answer"
         + (f" ({f.v2_failure_detail})" if f.v2_failure_detail else "")
         + ". Usually the certificate is signed by a CA this machine does not trust: a private CA or a "
-        "TLS-intercepting proxy. Docker 1.12 treats a failed V2 ping as a reason to try its next "
-        "endpoint, so it may name the V1 URL instead." + _fb_after_http(f)
+        "TLS-intercepting proxy." + _fb_after_http(f)
     ),
-    known=lambda f: ("No HTTP exchange completed over TLS; nothing about the image is known.",),
-    unknowable=lambda f: ("Whether the image exists or is accessible: the registry was never reached.",),
+    known=_tls_known,
+    unknowable=_tls_unknowable,
     next_steps=lambda f: (
-        "Pass the registry's CA certificate with `--ca-cert FILE` and run again.",
-        f"For docker, install it as `/etc/docker/certs.d/{f.host or 'HOST'}/ca.crt` "
-        "(no daemon restart needed).",
+        f"Get the registry's CA certificate (from its operator; `openssl s_client -showcerts -connect "
+        f"{f.registry}` shows the chain it sends), save it as ca.crt and run "
+        f"`{f.compare_command('--ca-cert ca.crt')}`.",
+        f"For docker, install it as `/etc/docker/certs.d/{f.registry}/ca.crt` (no daemon restart needed).",
         "If a corporate proxy intercepts TLS, use its CA certificate; do not disable verification "
         "except to confirm the diagnosis.",
     ),
@@ -301,7 +338,7 @@ CONNECTION_ERROR = Rule(
     known=lambda f: ("No HTTP answer was received from the registry.",),
     unknowable=lambda f: ("Whether the image exists: the registry was never reached.",),
     next_steps=lambda f: (
-        f"Check the host name and port (`getent hosts {f.host.split(':')[0] or 'HOST'}`), any proxy "
+        f"Check the host name and port (`getent hosts {f.registry.rsplit(':', 1)[0]}`), any proxy "
         "settings (HTTPS_PROXY/NO_PROXY) and firewalls, then run again.",
         "If the registry listens on plain HTTP, it must be declared insecure "
         "(docker: `--insecure-registry`; skopeo: `--tls-verify=false`).",
@@ -319,8 +356,8 @@ TIMEOUT = Rule(
     known=lambda f: ("The connection did not complete or the answer did not arrive in time.",),
     unknowable=lambda f: ("Whether the image exists: no answer was received.",),
     next_steps=lambda f: (
-        "Run again; if it persists, check proxy settings (HTTPS_PROXY/NO_PROXY) and that the registry "
-        "is up (`curl -v https://HOST/v2/`).",
+        f"Run again; if it persists, check proxy settings (HTTPS_PROXY/NO_PROXY) and that the registry "
+        f"is up (`curl -v{'' if f.flags.tls_verify else 'k'} https://{f.registry}/v2/`).",
     ),
 )
 
@@ -338,7 +375,8 @@ AUTH_FAILED = Rule(
     known=lambda f: (f"The token endpoint refused {_who(f)}.",),
     unknowable=lambda f: ("Whether the image exists or is public: no token was issued.",),
     next_steps=lambda f: (
-        f"Check the password or token, then `{f.login_command}` again (or pass `--creds USER:PASS`).",
+        f"Check the password or token, then `{f.login_command}` again and run "
+        f"`{f.compare_command('--use-login')}`.",
         "If it is a public image, try without credentials: remove the stale login with "
         f"`docker logout{' ' + f.host if f.host and not f.is_docker_hub else ''}`.",
     ),
@@ -374,7 +412,7 @@ RATE_LIMITED = Rule(
             else "Wait for the limit window to pass (see the ratelimit-* headers) and run again."
         ),
         (
-            f"Authenticate (`--creds USER:PASS` or `{f.login_command}`): "
+            f"Log in (`{f.login_command}`) and run `{f.compare_command('--use-login')}`: "
             "authenticated pulls have a higher limit."
             if f.anonymous
             else "Use an account with a higher limit, or a pull-through cache/mirror."
@@ -407,7 +445,8 @@ OCI_NOT_ACCEPTED = Rule(
         "Use a client that understands OCI images (docker 17.x or newer with an OCI-capable registry, "
         "podman, skopeo, containerd).",
         "Or push a Docker schema2 copy for old clients, e.g. "
-        f"`skopeo copy --format v2s2 docker://{_ref_for_cli(f)} docker://{_ref_for_cli(f)}-v2s2`.",
+        f"`skopeo copy{f.skopeo_flags} --format v2s2 docker://{f.reference} docker://{f.repository_name}:"
+        f"{'v2s2' if f.is_digest else (f.ref or 'latest') + '-v2s2'}`.",
     ),
 )
 
@@ -481,13 +520,39 @@ UNAUTHORIZED_ANONYMOUS = Rule(
     next_steps=lambda f: (_login_step(f),),
 )
 
+BASIC_CREDENTIALS_REJECTED = Rule(
+    id="basic-credentials-rejected",
+    applies=lambda f: (
+        not f.anonymous and f.basic_only and f.basic_sent and f.v2_refused_401 and not f.token_issued
+    ),
+    title="The registry rejected the user name or password (HTTP Basic)",
+    explain=lambda f: (
+        "The registry asks for HTTP Basic authentication (no token server is involved) and answered "
+        f"401 to the request that carried {_who(f)}: it does not accept that user name and password. "
+        f"The strict client says {_q(f.v2_message)}."
+        + _v1_hiding(f)
+        + " No token was issued and nobody was logged in."
+    ),
+    known=lambda f: (
+        "The registry requires HTTP Basic authentication.",
+        f"It refused {_who(f)} (401 with the credentials sent).",
+    ),
+    unknowable=lambda f: ("Whether the repository exists: nothing is revealed to rejected credentials.",),
+    next_steps=lambda f: (
+        f"Check the user name and password, log in again (`{f.login_command}`) and run "
+        f"`{f.compare_command('--use-login')}`.",
+        "If the password is right, ask the registry's operator whether the account exists "
+        "(an htpasswd registry answers the same 401 for an unknown user).",
+    ),
+)
+
 NO_PULL_ACCESS = Rule(
     id="no-pull-access",
     applies=lambda f: not f.anonymous and f.v2_refused_401,
     title="Logged in, but this account cannot pull the repository (or it does not exist)",
     explain=lambda f: (
-        f"The token server accepted {_who(f)}"
-        + (" but granted no pull access" if f.token_grants_pull is False else "")
+        _token_login(f)
+        + (" but granted no pull access" if f.token_issued and f.token_grants_pull is False else "")
         + f"; the registry then refused {f.image} with 401"
         + (f" {f.challenge_error}" if f.challenge_error else "")
         + f". The strict client says {_q(f.v2_message)}."
@@ -495,7 +560,7 @@ NO_PULL_ACCESS = Rule(
         + " For the registry, “this account may not pull it” and “it does not exist” are the same answer."
     ),
     known=lambda f: (
-        f"The credentials are valid (a token was issued to {f.username or 'this account'}).",
+        *_login_known(f),
         *_token_known(f),
         "The registry refused pull access for this repository (401"
         + (f", error={f.challenge_error}" if f.challenge_error else "")
@@ -577,7 +642,7 @@ NOT_A_REGISTRY = Rule(
     unknowable=lambda f: ("Whether a registry is reachable under another host name or port.",),
     next_steps=lambda f: (
         "Check the host and port of the reference; registries cannot be mounted under a URL path.",
-        f"Check what answers there: `curl -si https://{f.host or 'HOST'}/v2/`.",
+        f"Check what answers there: `curl -si{'' if f.flags.tls_verify else 'k'} https://{f.registry}/v2/`.",
     ),
 )
 
@@ -591,11 +656,11 @@ def _tag_missing(f: Facts) -> bool:
 TAG_MISSING = Rule(
     id="tag-missing",
     applies=_tag_missing,
-    title="Manifest unknown: the tag does not exist (or the repository does not)",
+    title="Manifest unknown: the tag or digest does not exist (or the repository does not)",
     explain=lambda f: (
         f"The registry answered 404 MANIFEST_UNKNOWN for {f.image}"
         + (" with a token that grants pull" if f.token_grants_pull else "")
-        + f": the tag (or digest) is not there. The strict client says {_q(f.v2_message)}."
+        + f": the {f.ref_word} is not there. The strict client says {_q(f.v2_message)}."
         + (
             " Docker 1.12 falls back to V1 on MANIFEST_UNKNOWN; "
             + ("V1 answered 404 to every path, " if f.no_v1_api else "")
@@ -605,9 +670,9 @@ TAG_MISSING = Rule(
         )
     ),
     known=lambda f: (
-        "The registry let this client look the tag up"
+        f"The registry let this client look the {f.ref_word} up"
         + (" (the token grants pull)." if f.token_grants_pull else ".")
-        + " It answered MANIFEST_UNKNOWN: the tag or digest does not exist.",
+        + f" It answered MANIFEST_UNKNOWN: the {f.ref_word} does not exist.",
         *(
             ("The V1 404 comes from a registry without V1: it says nothing about the image.",)
             if f.no_v1_api
@@ -619,8 +684,13 @@ TAG_MISSING = Rule(
         "repository too (distribution, registry:2).",
     ),
     next_steps=lambda f: (
-        f"List the tags that exist: `skopeo list-tags docker://{_repo_for_cli(f)}`.",
-        "Check the tag's spelling and that it was pushed (CI logs).",
+        f"List the tags that exist: `skopeo list-tags{f.skopeo_flags} docker://{f.repository_name}`.",
+        (
+            f"Check the digest: it must be the digest of a manifest or index pushed to {f.repository_name} "
+            "(`skopeo inspect` of one of its tags shows that tag's digest)."
+            if f.is_digest
+            else "Check the tag's spelling and that it was pushed (CI logs)."
+        ),
     ),
 )
 
@@ -644,15 +714,23 @@ NO_MATCHING_PLATFORM = Rule(
     applies=lambda f: f.any_outcome(Outcome.UNSUPPORTED),
     title="No matching platform or unsupported manifest type",
     explain=lambda f: (
-        "The manifest was fetched, but it has no entry for the requested platform (or a media type the "
+        f"The manifest was fetched, but it has no entry for {f.flags.platform} (or a media type the "
         f"client cannot read). The strict client says {_q(f.v2_message)}; the docker-1.12-style pull "
         f"says {_q(f.fb_message)}."
     ),
-    known=lambda f: ("The image exists and this identity can read it.",),
+    known=lambda f: (
+        "The image exists and this identity can read it.",
+        *((f"The index offers: {', '.join(f.platforms_offered)}.",) if f.platforms_offered else ()),
+    ),
     unknowable=_none,
     next_steps=lambda f: (
-        f"Inspect the platforms in the index: `skopeo inspect --raw docker://{_ref_for_cli(f)}`.",
-        "Pull another platform (`--platform os/arch`), or use an image built for this one.",
+        f"Inspect the index: `skopeo inspect --raw{f.skopeo_flags} docker://{f.reference}`.",
+        (
+            f"Pull a platform the index offers (`{f.compare_command(platform=f.platforms_offered[0])}`"
+            "), or use an image built for this one."
+            if f.platforms_offered
+            else "Use an image built for this platform."
+        ),
     ),
 )
 
@@ -718,7 +796,7 @@ UNEXPLAINED = Rule(
     ),
     unknowable=_none,
     next_steps=lambda f: (
-        "Save the report (`--save report.json`) and attach it to a ticket; "
+        f"Save the report (`{f.compare_command('--save report.json')}`) and attach it to a ticket; "
         "it contains every exchange, redacted.",
     ),
 )
@@ -745,8 +823,9 @@ SCHEMA1_IMAGE = Rule(
     known=lambda f: ("The image exists and is readable.", "Its manifest is Docker schema1."),
     unknowable=_none,
     next_steps=lambda f: (
-        f"Re-push it as schema2 or OCI: `skopeo copy docker://{_ref_for_cli(f)} "
-        f"docker://{_ref_for_cli(f)}-oci --format oci` (then move the tag).",
+        f"Re-push it as schema2 or OCI: `skopeo copy{f.skopeo_flags} --format oci docker://{f.reference} "
+        f"docker://{f.repository_name}:{'oci' if f.is_digest else (f.ref or 'latest') + '-oci'}` "
+        "(then move the tag).",
         "Until then, old clients (docker < 26, containerd 1.x) can still pull it.",
     ),
 )
@@ -810,9 +889,10 @@ TOKEN_ANSWER_EMPTY = Rule(
     known=lambda f: (f"{_realm(f)} answered 200 without a token.",),
     unknowable=lambda f: ("Whether the image exists: no token was issued.",),
     next_steps=lambda f: (
-        f"Look at the token answer: `curl -s 'http://{_realm(f)}/token?service=…&scope=repository:"
+        f"Look at the token answer: `curl -s 'http://{_realm(f)}/token?scope=repository:"
         f"{f.repository}:pull'`; a proxy or auth plugin in front of the token service may be replacing it.",
-        "Report it to the registry operator with this report attached (`--save report.json`).",
+        "Report it to the registry operator with this report attached "
+        f"(`{f.compare_command('--save report.json')}`).",
     ),
 )
 
@@ -852,8 +932,8 @@ PULL_QUOTA_EXHAUSTED = Rule(
     unknowable=lambda f: ("Whether the pull would succeed once the window passes.",),
     next_steps=lambda f: (
         (
-            f"Authenticate (`--creds USER:PASS` or `{f.login_command}`): anonymous pulls are counted per IP "
-            "address with a lower limit."
+            f"Log in (`{f.login_command}`) and run `{f.compare_command('--use-login')}`: anonymous pulls "
+            "are counted per IP address with a lower limit."
             if f.anonymous
             else "Use an account with a higher limit, or a pull-through cache (registry mirror)."
         ),
@@ -979,7 +1059,7 @@ STORAGE_URL_EXPIRED = Rule(
     ),
     unknowable=lambda f: ("Whether a fresh redirect would work: each blob request gets a new URL.",),
     next_steps=lambda f: (
-        f"Run again (`diagnose compare {_ref_for_cli(f)}`): a new request gets a newly signed URL.",
+        f"Run again (`{f.compare_command()}`): a new request gets a newly signed URL.",
         "If it repeats, the registry operator must check the registry host's clock and the storage "
         "driver's redirect settings (a CDN caching redirects serves expired ones).",
     ),
@@ -1037,7 +1117,7 @@ WINDOWS_ONLY_IMAGE = Rule(
     next_steps=lambda f: (
         "Pull it on a Windows host (docker in Windows-containers mode), or use a Linux variant of the image "
         "(often another tag).",
-        f"See the platforms yourself: `skopeo inspect --raw docker://{_ref_for_cli(f)}`.",
+        f"See the platforms yourself: `skopeo inspect --raw{f.skopeo_flags} docker://{f.reference}`.",
     ),
 )
 
@@ -1068,6 +1148,7 @@ RULES: tuple[Rule, ...] = (
     TOKEN_WITHOUT_PULL,
     UNAUTHORIZED_HIDDEN_BY_V1,
     UNAUTHORIZED_ANONYMOUS,
+    BASIC_CREDENTIALS_REJECTED,
     NO_PULL_ACCESS,
     STORAGE_URL_EXPIRED,
     DENIED,
@@ -1090,9 +1171,67 @@ def select_rule(facts: Facts) -> Rule:
     return next(rule for rule in RULES if rule.applies(facts))
 
 
-def diagnose(pulls: Sequence[PullResult], auth: AuthInfo) -> Diagnosis:
-    """Explain the pulls: pick the first matching rule and render its words for these facts."""
-    facts = facts_from(pulls, auth)
+_NO_ANSWER_RULES = frozenset({PLAIN_HTTP.id, TLS_ERROR.id, CONNECTION_ERROR.id, TIMEOUT.id})
+"""Rules about a strict pull that got no HTTP answer: another pull may still have got one."""
+
+
+def findings(f: Facts, primary: Rule) -> tuple[Finding, ...]:
+    """What the pulls revealed beyond the primary rule: docker's answer when the strict pull
+    got none, and what every further pull (docker >= 17, containerd, ...) concluded."""
+    found: list[Finding] = []
+    if primary.id in _NO_ANSWER_RULES and f.fb_reached_registry:
+        if f.oci_not_accepted:
+            found.append(
+                Finding(
+                    id=OCI_NOT_ACCEPTED.id,
+                    title="Docker's pull reached the registry: the image is an OCI image docker 1.12 "
+                    "cannot accept",
+                    explanation=(
+                        f"The registry answered docker's manifest request for {f.image} with 404 "
+                        "MANIFEST_UNKNOWN (“OCI manifest found, but accept header does not support OCI "
+                        "manifests”): the image exists, stored as OCI. Docker 1.12 then fell back to V1 "
+                        f"and printed {_q(f.fb_message)}."
+                    ),
+                )
+            )
+        elif f.fb_outcome is Outcome.OK:
+            found.append(
+                Finding(
+                    id="docker-pull-succeeded",
+                    title="Docker's pull reached the registry and pulled the image",
+                    explanation=f"The image exists and is readable: docker 1.12 says {_q(f.fb_message)}.",
+                )
+            )
+        else:
+            found.append(
+                Finding(
+                    id="docker-pull-answered",
+                    title=f"Docker's pull reached the registry and ended {f.fb_outcome}",
+                    explanation=(
+                        f"Docker 1.12 says {_q(f.fb_message)}; its steps show the registry's answers."
+                    ),
+                )
+            )
+    others = f.others
+    if others:
+        found.append(
+            Finding(
+                id="other-pulls",
+                title="What the other pulls concluded",
+                explanation="; ".join(
+                    f"{p.strategy} ({p.client}) ended {p.outcome}: {_q(p.message)}" for p in others
+                )
+                + ".",
+            )
+        )
+    return tuple(found)
+
+
+def diagnose(pulls: Sequence[PullResult], auth: AuthInfo, flags: RunFlags | None = None) -> Diagnosis:
+    """Explain any number of pulls: the first matching rule answers why the strict pull and docker
+    1.12's disagree; ``findings`` add what the other pulls revealed. ``flags`` (the reference as
+    typed, TLS choices, platform) make the suggested commands the ones this run needs."""
+    facts = facts_from(pulls, auth, flags)
     rule = select_rule(facts)
     return Diagnosis(
         id=rule.id,
@@ -1102,6 +1241,7 @@ def diagnose(pulls: Sequence[PullResult], auth: AuthInfo) -> Diagnosis:
         known=rule.known(facts),
         unknowable=rule.unknowable(facts),
         next_steps=_with_vendor(rule, facts),
+        findings=findings(facts, rule),
     )
 
 

@@ -19,6 +19,7 @@ from diagnose.bounds import QUOTE_LIMIT, SCRUB_MARGIN, clip_strings
 from diagnose.clients.catalogue import predict_all
 from diagnose.concurrency import Cancel, run_all
 from diagnose.credentials.identity import Identity
+from diagnose.facts import RunFlags
 from diagnose.model import (
     AuthInfo,
     AuthMode,
@@ -192,6 +193,7 @@ def guarded(puller: Puller, ref: ImageReference, client: HttpClient, options: Pu
 def guarded_diagnose(
     pulls: Sequence[PullResult],
     auth: AuthInfo,
+    flags: RunFlags | None = None,
     *,
     every: Sequence[PullResult] = (),
     identities: Sequence[PullIdentity] = (),
@@ -203,7 +205,7 @@ def guarded_diagnose(
     may explain the run instead, unless diagnose itself failed.
     """
     try:
-        diagnosis = diagnose(pulls, auth)
+        diagnosis = diagnose(pulls, auth, flags)
         if ref is not None and identities and diagnosis.id != "internal-error":
             diagnosis = identity_diagnosis(every or pulls, identities, ref) or with_identity_notes(
                 diagnosis, identities, ref
@@ -279,11 +281,10 @@ def build_report(
 ) -> Report:
     """Diagnose the pulls, predict every chosen client's message, wrap everything into the report.
 
-    The rules read the two original pulls only (they are written for that pair); the other
-    pulls feed the client predictions.
+    The rules read every pull: the primary finding answers why the strict pull and docker
+    1.12's disagree, the other pulls add further findings; they also feed the client predictions.
     """
     platform = dict(options).get("platform", "linux/amd64")
-    original = [p for p in pulls if p.strategy in ORIGINAL_PULLS]
     ran = tuple(p.strategy for p in pulls)
     shown = tuple(s for s in (ORIGINAL_PULLS if table is None else table) if s in ran)
     return Report(
@@ -291,7 +292,12 @@ def build_report(
         auth=auth,
         pulls=tuple(pulls),
         diagnosis=guarded_diagnose(
-            original or list(pulls), auth, every=pulls, identities=identities, ref=ref
+            pulls,
+            auth,
+            RunFlags.from_options(ref.input, options),
+            every=pulls,
+            identities=identities,
+            ref=ref,
         ),
         tool_version=__version__,
         created=_now(),

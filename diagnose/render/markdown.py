@@ -233,6 +233,7 @@ def render_markdown(report: Report) -> str:
     out += ["## Diagnosis", "", f"**{_md_escape(diagnosis.title)}**", ""]
     out += [f"### {heading}", "", _md_escape(diagnosis.explanation), ""]
     for title, items in (
+        ("Also found", tuple(f"{f.title}. {f.explanation}" for f in diagnosis.findings)),
         ("What is known", diagnosis.known),
         ("What the registry will not reveal", diagnosis.unknowable),
     ):

@@ -206,7 +206,9 @@ def diagnosis_panel(diagnosis: Diagnosis, width: int = 80) -> Panel:
     heading = "Why they differ" if diagnosis.differ else "What happened"
     parts.append(Text(heading, style="bold underline"))
     parts.append(_folded(short_digests(diagnosis.explanation), inner))
+    further = tuple(f"{f.title}. {f.explanation}" for f in diagnosis.findings)
     sections = (
+        ("Also found", further, False),
         ("What is known", diagnosis.known, False),
         ("What the registry will not reveal", diagnosis.unknowable, False),
         ("Next steps", diagnosis.next_steps, True),
