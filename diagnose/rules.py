@@ -253,8 +253,8 @@ CLIENT_CERTIFICATE = Rule(
     unknowable=lambda f: ("Whether the image exists or is accessible: no HTTP request got through.",),
     next_steps=lambda f: (
         f"Put the client pair as `client.cert` and `client.key` in "
-        f"`/etc/containers/certs.d/{f.host}/` (skopeo, podman; or pass `--cert-dir DIR`) and in "
-        f"`/etc/docker/certs.d/{f.host}/` (docker), then run `diagnose compare` again.",
+        f"`/etc/containers/certs.d/{f.registry}/` (skopeo, podman) and in "
+        f"`/etc/docker/certs.d/{f.registry}/` (docker), then run `{f.compare_command()}` again.",
         "Docker sends no client certificate to a registry it treats as insecure (127.0.0.0/8, "
         "`--insecure-registry`): serve the registry under a name docker verifies.",
     ),
@@ -308,14 +308,14 @@ TLS_HANDSHAKE_CUT = Rule(
     known=lambda f: ("No HTTP exchange completed over TLS.",),
     unknowable=lambda f: (
         "Which of those causes it is: the server's reason was not recorded. "
-        f"`openssl s_client -connect {f.host or 'HOST:PORT'} </dev/null` decides it: a line "
+        f"`openssl s_client -connect {f.registry} </dev/null` decides it: a line "
         "'Acceptable client certificate CA names' means the registry wants a client certificate.",
     ),
     next_steps=lambda f: (
-        f"Run `openssl s_client -connect {f.host or 'HOST:PORT'} </dev/null` and read its last lines.",
+        f"Run `openssl s_client -connect {f.registry} </dev/null` and read its last lines.",
         f"If it asks for a client certificate, put the pair as `client.cert` and `client.key` in "
-        f"`/etc/containers/certs.d/{f.host or 'HOST:PORT'}/` (or `--cert-dir DIR`) and in "
-        f"`/etc/docker/certs.d/{f.host or 'HOST:PORT'}/`, then run `diagnose compare` again.",
+        f"`/etc/containers/certs.d/{f.registry}/` and in "
+        f"`/etc/docker/certs.d/{f.registry}/`, then run `{f.compare_command()}` again.",
     ),
 )
 
