@@ -9,6 +9,8 @@ printed; 2 usage or input error; 3 the tool itself failed. Never a Python traceb
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import os
 import sys
@@ -24,10 +26,12 @@ from diagnose.lab.modes import LabAuth, LabV1
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from contextlib import AbstractContextManager
 
     from rich.console import Console
 
     from diagnose.concurrency import Cancel
+    from diagnose.http import ProgressSink
     from diagnose.model import ImageReference, Report
     from diagnose.tls_material import TlsMaterial
 
@@ -293,6 +297,30 @@ def _tolerate_narrow_encodings() -> None:
                 continue
 
 
+def _layer_progress(verify_layers: bool, err: Console) -> AbstractContextManager[ProgressSink | None]:
+    """A progress bar per layer on stderr, when layers are downloaded and stderr is a terminal."""
+    if not (verify_layers and sys.stderr.isatty()):
+        return contextlib.nullcontext()
+    from diagnose.render.progress import layer_progress
+
+    return layer_progress(err)
+
+
+def _layer_dir(output: Path | None, verify_layers: bool) -> str | None:
+    """``--output DIR``: created now, so a directory that cannot be written costs no pull."""
+    if output is None:
+        return None
+    if not verify_layers:
+        raise UsageProblem("--output goes with --layers (without it no layer is downloaded)")
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageProblem(f"--output {output}: {exc.strerror or exc}") from None
+    if not os.access(output, os.W_OK):
+        raise UsageProblem(f"--output {output}: not writable")
+    return str(output)
+
+
 def _pull_exit(report: Report) -> ExitCode:
     """3 when diagnose itself failed on the way (a bug: the report keeps the evidence), else 0/1."""
     if report.diagnosis.tool_error or any(p.tool_error for p in report.pulls):
@@ -490,6 +518,13 @@ def compare(
     curl: Annotated[
         bool, typer.Option("--curl", help="Also print a curl command for every step (secrets as env vars).")
     ] = False,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            help="With --layers: keep each layer the v2-only pull verified in this directory (by digest).",
+        ),
+    ] = None,
     refs_file: Annotated[
         str | None,
         typer.Option(
@@ -559,6 +594,7 @@ def compare(
             verify_layers=verify_layers,
             containers_tls=containers_tls,
             docker_tls=docker_tls,
+            layer_dir=_layer_dir(output, verify_layers),
         )
     except InputError as exc:
         raise UsageProblem(str(exc)) from None
@@ -567,7 +603,6 @@ def compare(
 
     transport = TransportOptions(verify=verify, timeout=timeout, proxy_env=proxy_environment(os.environ))
     if refs_file is not None:
-        import dataclasses
 
         def one(reference: ImageReference, cancel: Cancel) -> Report:
             own = identities[references.index(reference)]
@@ -586,9 +621,17 @@ def compare(
     err = _stderr()
     started = time.monotonic()
     err.print(f"diagnose: pulling {reference.canonical} two ways (v2-only, v2-then-v1)…")
-    report = run_compare(
-        reference, options, transport, auth_source=source, identities=identities[0], contrast=not no_contrast
-    )
+    with _layer_progress(verify_layers, err) as progress:
+        if progress is not None:
+            transport = dataclasses.replace(transport, progress=progress)
+        report = run_compare(
+            reference,
+            options,
+            transport,
+            auth_source=source,
+            identities=identities[0],
+            contrast=not no_contrast,
+        )
     err.print(f"diagnose: {len(report.exchanges)} HTTP exchanges in {time.monotonic() - started:.1f}s")
     raise typer.Exit(_emit(report, as_json=as_json, outputs=outputs, curl=curl))
 

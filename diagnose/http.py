@@ -103,6 +103,11 @@ class HttpClient(Protocol):
         ...
 
 
+ProgressSink = Callable[[str, str, int, "int | None"], None]
+"""``(pull, step, bytes so far, Content-Length or None)``, called as a streamed body (a layer)
+arrives; the CLI draws a progress bar from it on a terminal."""
+
+
 @dataclass(frozen=True, slots=True)
 class TransportOptions:
     """How the transport connects; the same for both pullers."""
@@ -113,6 +118,7 @@ class TransportOptions:
     timeout: float = 30.0
     user_agent: str | None = None  # default: diagnose/<version>
     max_redirects: int = 10
+    progress: ProgressSink | None = None  # streamed bodies report here (compare --layers)
     # HTTP(S)_PROXY / NO_PROXY / REQUEST_METHOD as the user's environment had them (both cases);
     # the proxy of each request is chosen from these like Go's ProxyFromEnvironment (proxy.py).
     proxy_env: tuple[tuple[str, str], ...] = ()

@@ -82,6 +82,9 @@ RECORDED_TOTAL_LIMIT = 2 * 1024 * 1024
 """Bytes of response bodies one run records in full (``Recorder.body_allowance``)."""
 RECORDED_BODY_FLOOR = 2 * 1024
 """Bytes of each response body recorded once that budget is spent."""
+STREAM_CHUNK = 1024 * 1024
+"""Bytes per read when a body streams to a sink (layers): each read costs several Python calls
+per TLS record, so large reads keep a 1 GiB layer from being bound by call overhead."""
 REDACT_MARGIN = 16 * 1024
 PULL_DEADLINE_NOTE = "the pull's --timeout deadline"
 
@@ -173,6 +176,17 @@ class _Watch:
         return bool(getattr(self._local, "opened", False)), bool(getattr(self._local, "tls", False))
 
 
+def _unverified_context() -> ssl.SSLContext:
+    """The TLS context of a client that does not verify (``--no-tls-verify``, docker's insecure
+    registries), made once per client: left to itself urllib3 makes one per connection and loads
+    the whole system CA store into it (a quarter of a second of CPU on a busy machine) only to
+    ignore it."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
 def _shutdown(sock: socket.socket) -> None:
     with contextlib.suppress(OSError):  # already closed: nothing to wake
         sock.shutdown(socket.SHUT_RDWR)
@@ -216,11 +230,14 @@ class _WireAdapter(requests.adapters.HTTPAdapter):
     ``CaseInsensitiveDict`` cannot express. Its connections report to the client's ``_Watch``.
     """
 
-    def __init__(self, watch: _Watch) -> None:
+    def __init__(self, watch: _Watch, ssl_context: ssl.SSLContext | None = None) -> None:
         self._watch = watch
+        self._ssl_context = ssl_context
         super().__init__(max_retries=Retry(total=0, connect=0, read=False, redirect=False, status=0))
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        if self._ssl_context is not None:
+            kwargs.setdefault("ssl_context", self._ssl_context)
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = _pool_classes(self._watch)
 
@@ -298,7 +315,7 @@ class RecordingClient:
         session.headers.clear()
         # Neither docker's nor containers/image's registry client keeps a cookie jar.
         session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-        adapter = _WireAdapter(self._watch)
+        adapter = _WireAdapter(self._watch, _unverified_context() if options.verify is False else None)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         self._session = session
@@ -627,6 +644,7 @@ class RecordingClient:
                     length = response.headers.get("Content-Length", "")
                     body_size = int(length) if length.isdigit() else None
                 else:
+                    length = response.headers.get("Content-Length", "")
                     reply_body, body_size, truncated, failure, body_digest = self._read_body(
                         raw,
                         keep=RECORDED_BODY_LIMIT if redirect_hop else max_body,
@@ -634,6 +652,7 @@ class RecordingClient:
                         started=started,
                         url=url,
                         step=step,
+                        expected=int(length) if length.isdigit() else None,
                     )
                 io_done = time.monotonic()
                 self._learn(learned_secrets((), reply_body))
@@ -730,6 +749,7 @@ class RecordingClient:
         started: float,
         url: str,
         step: str,
+        expected: int | None = None,
     ) -> tuple[bytes, int, bool, TransportFailure | None, str | None]:
         """Read a body in chunks: keep ``keep`` bytes, stream all of it to ``sink`` if given.
 
@@ -742,14 +762,19 @@ class RecordingClient:
         hasher = hashlib.sha256()
         total = 0
         truncated = False
+        progress = self._options.progress if sink is not None else None
         while True:
             remaining = self._deadline - time.monotonic()
             if remaining <= 0:
                 return bytes(kept), total, truncated, _deadline_failure(total, started, timeout, step), None
             read_timeout = min(timeout, remaining)
-            _set_socket_timeout(raw, read_timeout)
+            if read_timeout < timeout:  # near the deadline: the next read must not outlast it
+                _set_socket_timeout(raw, read_timeout)
             try:
-                data = raw.read1(READ_CHUNK, decode_content=True)
+                if sink is not None:
+                    data = raw.read(STREAM_CHUNK, decode_content=True)
+                else:
+                    data = raw.read1(READ_CHUNK, decode_content=True)
             except SEND_ERRORS as exc:
                 if read_timeout < timeout and is_timeout(exc):
                     return (
@@ -771,6 +796,8 @@ class RecordingClient:
             kept += data[: max(room, 0)]
             if sink is not None:
                 sink(data)
+                if progress is not None:
+                    progress(self._strategy.value, step, total, expected)
             elif truncated:
                 return bytes(kept), total, truncated, None, None
 

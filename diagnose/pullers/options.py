@@ -17,6 +17,7 @@ class PullOptions:
     tls_verify: bool = True  # False: like skopeo --tls-verify=false (https, then http)
     insecure_registries: tuple[str, ...] = ()  # docker --insecure-registry (host:port or CIDR)
     verify_layers: bool = False  # stream and digest-check every layer instead of HEAD
+    layer_dir: str | None = None  # with verify_layers: the v2-only pull keeps verified layers here
     # the ``server`` a containerd hosts.toml names for the registry (scheme://host[:port]);
     # None: containerd's default (https; plain http for localhost and 127.0.0.0/8)
     containerd_server: str | None = None

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from diagnose.challenge import Challenge, find_challenge, parse_challenges
 from diagnose.clients import skopeo
 from diagnose.http import HttpClient, Reply
+from diagnose.layer_files import LayerFile
 from diagnose.model import (
     ImageReference,
     Outcome,
@@ -307,6 +308,9 @@ class _Pull:
             self.steps.append(step_for(label, "HEAD", reply, "200 present"))
 
     def verify_layer(self, label: str, url: str, digest: str) -> None:
+        # --output DIR: the layer is written as it streams (memory stays flat), kept if verified.
+        out = LayerFile(self.options.layer_dir, digest) if self.options.layer_dir else None
+
         reply = self.client.send(
             label,
             "GET",
@@ -314,9 +318,16 @@ class _Pull:
             kind=StepKind.LAYER,
             headers=self.request_headers(),
             basic_auth=self.basic,
-            body_sink=_discard,  # stream the whole layer; the client hashes it (body_digest)
+            body_sink=out.write if out is not None else _discard,  # the client hashes it (body_digest)
             max_body=0,
         )
+        if out is not None:
+            verified = reply.failure is None and reply.status == 200 and reply.body_digest == digest
+            written = out.finish(verified)
+            if out.error is not None:
+                self.notes.append(f"{label}: {out.error}")
+            elif written is not None:
+                self.notes.append(f"{label}: written to {written}")
         if reply.failure is not None or reply.status != 200:
             self.steps.append(step_for(label, "GET", reply, reply_words(reply)))
             raise self.fail_reply(label, reply, self.blob_message(digest, reply))
