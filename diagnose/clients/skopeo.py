@@ -305,3 +305,55 @@ def handle_error_response(status: int, headers: Headers, body: bytes) -> list[Go
     >= 1.13 and by containers/image <= 5.23) and merges it in front of the body's errors.
     """
     return _handle_error_response(status, headers, body)
+
+
+# ---------------------------------------------------------------------------------------------
+# The strict pull's own messages after the manifest answered (used by pullers/v2_only.py, which
+# must not word anything itself). CURRENT wording; sources next to each.
+
+COPY_DONE = "Writing manifest to image destination"
+"""skopeo copy's last progress line on success (containers/image copy/copy.go)."""
+
+INVALID_MANIFEST = "invalid manifest body"
+"""The inner text for a 200 manifest answer that is not a manifest c/image can parse."""
+
+
+def index_kind(is_docker_list: bool) -> str:
+    """How ChooseInstance names an index: manifest/docker_schema2_list.go says ``manifest list``,
+    manifest/oci_index.go ``image index``."""
+    return "manifest list" if is_docker_list else "image index"
+
+
+def manifest_digest_mismatch(reference: str) -> str:
+    """docker/docker_image_src.go GetManifest, via manifest.MatchesDigest, for a pull by digest."""
+    return f"Manifest does not match provided manifest digest {reference}"
+
+
+def config_digest_mismatch(computed: str, expected: str) -> str:
+    """image/docker_schema2.go ConfigBlob: the config blob's bytes do not hash to its digest."""
+    return f"Download config.json digest {computed} does not match expected {expected}"
+
+
+def layer_digest_mismatch(digest: str, computed: str) -> str:
+    """copy/blob.go digest verification (internal/putblobdigest), wrapped as ``reading blob``."""
+    return f"reading blob {digest}: Digest did not match, expected {digest}, got {computed}"
+
+
+def blob_error(digest: str, inner: str) -> str:
+    """copy/blob.go: every blob failure is wrapped as ``reading blob <digest>: …``."""
+    return f"reading blob {digest}: {inner}"
+
+
+def blob_status_error(status: int, status_text: str, registry_text: str) -> str:
+    """docker/errors.go httpResponseToError(res, "fetching blob"): 401 keeps the registry's error,
+    429 is ErrTooManyRequests, anything else is the unexpected status."""
+    if status == 401:
+        return f"fetching blob: {registry_text}"
+    if status == 429:
+        return "too many requests to registry"
+    return f"fetching blob: received unexpected HTTP status: {status_text}"
+
+
+def unsupported_manifest_type(media_type: str) -> str:
+    """manifest.FromBlob / NormalizedMIMEType: a manifest type c/image cannot read."""
+    return f"unsupported manifest type {media_type or 'unknown'}"

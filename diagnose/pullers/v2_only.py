@@ -66,7 +66,7 @@ CLIENT = "skopeo (containers-image >= 5.33)"
 # value of the header slice as its own "Accept:" line.
 ACCEPT = (OCI_MANIFEST, DOCKER_V2, DOCKER_V1_SIGNED, DOCKER_V1, DOCKER_LIST, OCI_INDEX)
 
-OK_MESSAGE = "Writing manifest to image destination"  # skopeo copy's last progress line
+OK_MESSAGE = skopeo.COPY_DONE  # skopeo copy's last progress line
 
 # Single-image manifests containers-image reads (manifest/docker_schema1.go, docker_schema2.go,
 # oci.go).
@@ -225,12 +225,12 @@ class _Pull:
         manifest = parse_manifest(reply.body, content_type(reply.headers))
         if manifest is None or reply.body_truncated:
             self.steps.append(step_for(label, "GET", reply, "unparseable manifest"))
-            message = skopeo.manifest_error(reference, self.ref.name, "invalid manifest body")
+            message = skopeo.manifest_error(reference, self.ref.name, skopeo.INVALID_MANIFEST)
             raise self.fail_reply(label, reply, message, Outcome.PROTOCOL_ERROR)
         if reference.startswith("sha256:") and manifest.digest != reference:
             self.steps.append(step_for(label, "GET", reply, "digest mismatch"))
             # containers/image docker/docker_image_src.go GetManifest -> manifest.MatchesDigest
-            message = f"Manifest does not match provided manifest digest {reference}"
+            message = skopeo.manifest_digest_mismatch(reference)
             raise self.fail_reply(label, reply, message, Outcome.INTEGRITY_ERROR)
         self.steps.append(step_for(label, "GET", reply, f"200 {short_type(manifest.media_type)}"))
         return manifest
@@ -245,7 +245,7 @@ class _Pull:
         self.notes.append(f"platforms in the index: {available}")
         # containers/image manifest/docker_schema2_list.go and oci_index.go ChooseInstance,
         # wrapped by image/unparsed.go "choosing image instance".
-        kind = "manifest list" if index.media_type == DOCKER_LIST else "image index"
+        kind = skopeo.index_kind(index.media_type == DOCKER_LIST)
         message = skopeo.no_platform_error(kind, os_name, arch, variant)
         error = PullError(
             step="manifest", detail=f"no {self.options.platform} entry in the index", kind=StepKind.MANIFEST
@@ -269,7 +269,7 @@ class _Pull:
         if computed != digest or (reply.body_truncated and reply.body_digest is None):
             self.steps.append(step_for("config", "GET", reply, "digest mismatch"))
             # containers/image image/docker_schema2.go ConfigBlob
-            message = f"Download config.json digest {computed} does not match expected {digest}"
+            message = skopeo.config_digest_mismatch(computed, digest)
             raise self.fail_reply("config", reply, message, Outcome.INTEGRITY_ERROR)
         self.steps.append(step_for("config", "GET", reply, "200 digest ok"))
 
@@ -341,25 +341,20 @@ class _Pull:
         if computed != digest:
             self.steps.append(step_for(label, "GET", reply, "digest mismatch"))
             # containers/image copy/blob.go digest verification (internal/putblobdigest)
-            message = f"reading blob {digest}: Digest did not match, expected {digest}, got {computed}"
+            message = skopeo.layer_digest_mismatch(digest, computed)
             raise self.fail_reply(label, reply, message, Outcome.INTEGRITY_ERROR)
         self.steps.append(step_for(label, "GET", reply, "200 digest ok"))
 
     def blob_message(self, digest: str, reply: Reply) -> str:
         if reply.failure is not None:
-            return f"reading blob {digest}: {self.transport_message(reply, 'GET')}"
+            return skopeo.blob_error(digest, self.transport_message(reply, "GET"))
         assert reply.status is not None
-        # containers/image docker/errors.go httpResponseToError(res, "fetching blob")
+        text = ""
         if reply.status == 401:
             text, _code = skopeo.registry_error_text(
                 reply.status, status_text(reply), reply.headers, reply.body
             )
-            inner = f"fetching blob: {text}"
-        elif reply.status == 429:
-            inner = "too many requests to registry"
-        else:
-            inner = f"fetching blob: received unexpected HTTP status: {status_text(reply)}"
-        return f"reading blob {digest}: {inner}"
+        return skopeo.blob_error(digest, skopeo.blob_status_error(reply.status, status_text(reply), text))
 
     def run(self) -> PullResult:
         try:
@@ -369,7 +364,7 @@ class _Pull:
             if manifest.is_index:
                 manifest = self.get_manifest(self.choose(manifest), "platform manifest")
             if manifest.is_index or manifest.media_type not in READABLE:
-                message = f"unsupported manifest type {manifest.media_type or 'unknown'}"
+                message = skopeo.unsupported_manifest_type(manifest.media_type)
                 error = PullError(step="manifest", detail=message, kind=StepKind.MANIFEST)
                 return self.result(Outcome.UNSUPPORTED, message, error)
             self.get_config(manifest)
