@@ -899,8 +899,15 @@ def demo(
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app; map every failure to an exit code, never a traceback."""
     _tolerate_narrow_encodings()
+    from diagnose.argv import BadFlagValue, normalise
+
     try:
-        code = app(args=argv, prog_name="diagnose", standalone_mode=False)
+        args = normalise(sys.argv[1:] if argv is None else argv)
+    except BadFlagValue as exc:
+        _stderr().print(f"diagnose: error: {exc}", markup=False)
+        sys.exit(ExitCode.USAGE)
+    try:
+        code = app(args=args, prog_name="diagnose", standalone_mode=False)
     except UsageProblem as exc:
         _stderr().print(f"diagnose: error: {exc}", markup=False)
         sys.exit(ExitCode.USAGE)
