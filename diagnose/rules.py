@@ -947,6 +947,15 @@ def _via(f: Facts) -> str:
     return f" (the forward proxy {proxy}, chosen from HTTPS_PROXY/HTTP_PROXY)" if proxy else ""
 
 
+def _proxy_with_credentials(f: Facts) -> str:
+    """The proxy URL the user has, with where the credentials go: never a made-up host."""
+    proxy = f.signals.forward_proxy
+    if not proxy or "://" not in proxy:
+        return "`HTTPS_PROXY=http://<user>:<password>@<the proxy>`"
+    scheme, rest = proxy.split("://", 1)
+    return f"`HTTPS_PROXY={scheme}://<user>:<password>@{rest.rsplit('@', 1)[-1]}`"
+
+
 PROXY_REFUSED = Rule(
     id="proxy-refused",
     applies=lambda f: bool(f.signals.proxy_refusal),
@@ -959,9 +968,9 @@ PROXY_REFUSED = Rule(
     known=lambda f: (f"The proxy answered: {f.signals.proxy_refusal}.",),
     unknowable=lambda f: ("Whether the registry is up or has the image: no request reached it.",),
     next_steps=lambda f: (
-        "A 407 means the proxy wants credentials: put them in the proxy URL "
-        "(`HTTPS_PROXY=http://USER:PASSWORD@proxy:port`), for the docker daemon too (its own "
-        "environment, systemd drop-in).",
+        "A 407 means the proxy wants credentials: put your proxy user and password in the proxy URL "
+        f"({_proxy_with_credentials(f)}), for the docker daemon too (its own environment, systemd "
+        "drop-in).",
         f"If {f.host} is internal, add it to NO_PROXY (for this shell and for the docker daemon) "
         "and run `diagnose compare` again.",
     ),

@@ -14,14 +14,14 @@ import os
 import string
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from diagnose.challenge import Challenge, parse_challenges
 from diagnose.credentials import CredentialsError, StoredCredentials, find_login
 from diagnose.errors_body import BodyKind, ErrorBody, parse_error_body
 from diagnose.model import ImageReference
-from diagnose.redact import MIN_SECRET_LENGTH, REDACTED, scrub_text
+from diagnose.redact import MIN_SECRET_LENGTH, REDACTED, REDACTED_JWT, scrub_text
 from diagnose.reference import InvalidReference, parse_reference
 from diagnose.tokens import decode_claims, token_access, token_from_answer
 
@@ -241,6 +241,8 @@ secret_text = st.text(
 
 @given(any_text, secret_text, any_text)
 def test_scrubber_removes_a_planted_secret_wherever_it_sits(before: str, secret: str, after: str) -> None:
+    # A "secret" that is part of the placeholder itself ("<redacte") reappears by construction.
+    assume(secret not in REDACTED and secret not in REDACTED_JWT)
     scrubbed = scrub_text(before + secret + after, [secret])
     assert secret not in scrubbed
     assert REDACTED.rstrip(">") in scrubbed

@@ -133,6 +133,8 @@ def test_the_diagnosis_names_the_proxy_that_refused(
     assert "407 Proxy Authentication Required" in diagnosis["explanation"]
     assert proxy.url in diagnosis["explanation"]
     assert any(e["proxy"] == proxy.url for e in report["exchanges"])
+    steps = " ".join(diagnosis["next_steps"])
+    assert f"@{proxy.url.split('//')[1]}" in steps  # the user's own proxy, not a made-up host
 
 
 def test_a_proxy_error_page_is_diagnosed_as_the_proxy(

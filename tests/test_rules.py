@@ -366,7 +366,7 @@ FACTORY_ROWS = [
         "proxy-refused",
         f.scenario_proxy_refused,
         ("407 Proxy Authentication Required", "registry.corp.example"),
-        ("HTTPS_PROXY=http://USER:PASSWORD@proxy:port", "NO_PROXY"),
+        ("HTTPS_PROXY=", "NO_PROXY"),
     ),
     (
         "client-certificate-required",
