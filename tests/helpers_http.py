@@ -493,3 +493,45 @@ class AnswersEverything500(QuietHandler):
     def do_GET(self) -> None:
         self.seen()
         self.reply(500, b"", [("Content-Type", "text/plain")])
+
+
+def jwt_with(claims: object) -> str:
+    """An unsigned-looking JWT whose payload is ``claims`` (any JSON value)."""
+    import base64
+    import json
+
+    def segment(value: object) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+    return f"{segment({'alg': 'RS256', 'typ': 'JWT'})}.{segment(claims)}.c2lnbmF0dXJl"
+
+
+class OddTokens(QuietHandler):
+    """A token-auth registry whose token server issues ``token`` (set per test) and whose
+    registry then refuses with 403 DENIED; ``deep`` makes every body deeply nested JSON."""
+
+    token = ""
+    deep = False
+
+    def do_GET(self) -> None:
+        import json
+
+        self.seen()
+        host = self.headers.get("Host", "")
+        version = ("Docker-Distribution-API-Version", "registry/2.0")
+        json_type = ("Content-Type", "application/json")
+        nested = b"[" * 50_000 + b"]" * 50_000
+        if self.path.startswith("/token"):
+            body = json.dumps({"token": self.token}).encode()
+            if self.deep:
+                body = body[:-1] + b', "extra": ' + nested + b"}"
+            self.reply(200, body, [json_type])
+            return
+        error = (
+            b'{"errors": ' + nested + b"}" if self.deep else b'{"errors":[{"code":"DENIED","message":"no"}]}'
+        )
+        if not self.headers.get("Authorization"):
+            challenge = f'Bearer realm="http://{host}/token",service="odd"'
+            self.reply(401, error, [version, json_type, ("WWW-Authenticate", challenge)])
+        else:
+            self.reply(403, error, [version, json_type])

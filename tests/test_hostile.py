@@ -339,3 +339,64 @@ def test_credentials_never_go_to_another_host_named_in_x_docker_endpoints(
     finding = [n for n in docker["notes"] if "would send" in n]
     assert finding and f"127.0.0.1:{other.port}" in finding[0] and f"Authorization: {sent}" in finding[0]
     assert docker["outcome"] == "not_found"
+
+
+# ----------------------------------------------------------------------------- odd data, no exit 3
+
+ODD_CLAIMS = {
+    "access-is-a-string": {"sub": "alice", "access": "repository:library/x:pull"},
+    "access-entries-of-every-type": {
+        "sub": ["alice"],
+        "exp": "tomorrow",
+        "access": [None, 5, "x", [], {"type": 1, "name": ["x"], "actions": {"pull": True}}],
+    },
+    "actions-of-every-type": {
+        "sub": "",
+        "aud": ["a", {"b": 1}],
+        "access": [{"type": "repository", "name": "library/x", "actions": [None, 1, ["pull"], {"a": 1}]}],
+    },
+    "access-nested-900-deep": {"sub": "alice", "access": json.loads("[" * 900 + "]" * 900)},
+    "claims-not-an-object": ["alice"],
+}
+
+
+@pytest.mark.parametrize(
+    ("token", "deep"),
+    [*((f"jwt:{name}", False) for name in ODD_CLAIMS), ("opaque", True)],
+    ids=[*ODD_CLAIMS, "deeply-nested-bodies"],
+)
+def test_odd_tokens_and_deep_bodies_are_outcomes_with_every_exchange_kept(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, token: str, deep: bool
+) -> None:
+    from tests.helpers_http import OddTokens, jwt_with
+
+    class Registry(OddTokens):
+        pass
+
+    Registry.token = jwt_with(ODD_CLAIMS[token[4:]]) if token.startswith("jwt:") else "opaque-token-1234"
+    Registry.deep = deep
+    saved = tmp_path / "r.json"
+    with serve(Registry) as server:
+        code, text = run_cli(
+            capsys,
+            ["compare", f"127.0.0.1:{server.port}/library/x", "--no-tls-verify", "--timeout", "5",
+             "--creds", "alice:pw-123456", "--save", str(saved), "--markdown", str(tmp_path / "t.md"),
+             "--har", str(tmp_path / "t.har")],
+        )  # fmt: skip
+        seen = len(server.requests)
+    assert code == 1, text[-1000:]
+    report = json.loads(saved.read_text())
+    answered = [e for e in report["exchanges"] if e["response"] is not None]
+    assert len(answered) == seen  # every request the server answered is in the report
+    assert [e["id"] for e in report["exchanges"]] == list(range(1, len(report["exchanges"]) + 1))
+    assert all(p["outcome"] != "internal_error" for p in report["pulls"])
+    replay_code, replayed = run_cli(capsys, ["replay", str(saved), "--json"])
+    assert replay_code == 1, replayed[-1000:]
+
+
+def test_a_non_utf8_auth_file_is_an_input_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    auth = tmp_path / "auth.json"
+    auth.write_bytes(b'{"auths": {"127.0.0.1:1": {"auth": "YWxpY2U6cHc="}}, "note": "caf\xe9"}')
+    code, text = run_cli(capsys, ["compare", "127.0.0.1:1/library/x", "--auth-file", str(auth)])
+    assert code == 2
+    assert str(auth) in text and "Traceback" not in text
