@@ -42,6 +42,7 @@ class Reply:
     # or not longer than max_body). Pullers verify digests with it, so a replayed recording
     # whose body was not kept still gets the verdict made when it was captured.
     body_digest: str | None = None
+    body_size: int | None = None  # bytes of the body read (as recorded, in a replay)
 
 
 BodySink = Callable[[bytes], None]
@@ -67,6 +68,7 @@ class HttpClient(Protocol):
         keep_auth_on_redirect: Callable[[str, str], bool] | None = None,
         body_sink: BodySink | None = None,
         max_body: int = DEFAULT_MAX_BODY,
+        stream_limit: int | None = None,
     ) -> Reply:
         """Send one request; record each hop; return the final answer or the failure.
 
@@ -83,6 +85,9 @@ class HttpClient(Protocol):
           only ``max_body`` bytes. Without a sink, reading stops at ``max_body`` and
           ``body_truncated`` is set. ``Reply.body_digest`` is the sha256 of the whole body
           whenever it was read to its end (check digests with it, not with ``body``).
+        - ``stream_limit`` (with a sink): stop streaming once more than this many bytes came
+          (the size the manifest declared), so a server cannot stream forever into a
+          ``--layers`` check; ``body_truncated`` is then set and there is no ``body_digest``.
         - transport failures (DNS, refused, reset, TLS, timeout) are returned as
           ``Reply.failure``, never raised.
         """

@@ -177,6 +177,7 @@ class ReplayClient:
         keep_auth_on_redirect: Callable[[str, str], bool] | None = None,
         body_sink: BodySink | None = None,
         max_body: int = DEFAULT_MAX_BODY,
+        stream_limit: int | None = None,  # a recording holds at most a prefix of any layer
     ) -> Reply:
         method = method.upper()
         wanted = redact_url(url)
@@ -297,4 +298,5 @@ class ReplayClient:
             body_truncated=truncated,
             token_claims=original.token_claims,
             body_digest=digest,
+            body_size=response.body_size,
         )

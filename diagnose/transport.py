@@ -401,6 +401,7 @@ class RecordingClient:
         keep_auth_on_redirect: Callable[[str, str], bool] | None = None,
         body_sink: BodySink | None = None,
         max_body: int = DEFAULT_MAX_BODY,
+        stream_limit: int | None = None,
     ) -> Reply:
         pairs: list[tuple[str, str]] = [(str(k), str(v)) for k, v in headers]
         if basic_auth is not None:
@@ -429,6 +430,7 @@ class RecordingClient:
                 follow_redirects=follow_redirects,
                 body_sink=body_sink,
                 max_body=max_body,
+                stream_limit=stream_limit,
                 redirect_of=redirect_of,
                 note=note,
             )
@@ -579,6 +581,7 @@ class RecordingClient:
         max_body: int,
         redirect_of: int | None,
         note: str | None,
+        stream_limit: int | None = None,
     ) -> tuple[Reply, int]:
         exchange_id = self._recorder.next_id()
         started_at = _utc_now_ms()
@@ -653,6 +656,7 @@ class RecordingClient:
                         url=url,
                         step=step,
                         expected=int(length) if length.isdigit() else None,
+                        stream_limit=stream_limit,
                     )
                 io_done = time.monotonic()
                 self._learn(learned_secrets((), reply_body))
@@ -737,6 +741,7 @@ class RecordingClient:
                 body_truncated=truncated,
                 token_claims=claims,
                 body_digest=body_digest,
+                body_size=body_size,
             )
         return reply, exchange_id
 
@@ -750,8 +755,10 @@ class RecordingClient:
         url: str,
         step: str,
         expected: int | None = None,
+        stream_limit: int | None = None,
     ) -> tuple[bytes, int, bool, TransportFailure | None, str | None]:
-        """Read a body in chunks: keep ``keep`` bytes, stream all of it to ``sink`` if given.
+        """Read a body in chunks: keep ``keep`` bytes, stream all of it to ``sink`` if given
+        (or, with ``stream_limit``, until more than that many bytes came).
 
         Returns ``(kept, bytes_read, truncated, failure, digest)``; ``digest`` is the sha256 of
         the whole body when it was read to its end, else None. Each read waits at most
@@ -798,6 +805,8 @@ class RecordingClient:
                 sink(data)
                 if progress is not None:
                     progress(self._strategy.value, step, total, expected)
+                if stream_limit is not None and total > stream_limit:
+                    return bytes(kept), total, True, None, None
             elif truncated:
                 return bytes(kept), total, truncated, None, None
 

@@ -535,3 +535,51 @@ class OddTokens(QuietHandler):
             self.reply(401, error, [version, json_type, ("WWW-Authenticate", challenge)])
         else:
             self.reply(403, error, [version, json_type])
+
+
+class EndlessLayer(QuietHandler):
+    """An open V2 registry whose manifest declares a 1000-byte layer and whose blob answer
+    then streams zeros without end (no Content-Length), until the client hangs up."""
+
+    CONFIG = b"{}"
+
+    def _manifest(self) -> bytes:
+        import hashlib
+        import json
+
+        config = "sha256:" + hashlib.sha256(self.CONFIG).hexdigest()
+        layer = {"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 1000}
+        return json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "config": {
+                    "mediaType": "application/vnd.docker.container.image.v1+json",
+                    "size": 2,
+                    "digest": config,
+                },
+                "layers": [{**layer, "digest": "sha256:" + "5" * 64}],
+            }
+        ).encode()
+
+    def do_GET(self) -> None:
+        self.seen()
+        version = ("Docker-Distribution-API-Version", "registry/2.0")
+        manifest_type = ("Content-Type", "application/vnd.docker.distribution.manifest.v2+json")
+        if self.path == "/v2/":
+            self.reply(200, b"{}", [version])
+        elif "/manifests/" in self.path:
+            self.reply(200, self._manifest(), [version, manifest_type])
+        elif not self.path.endswith("5" * 64):
+            self.reply(200, self.CONFIG, [version])
+        else:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            chunk = b"\0" * 65536
+            try:
+                while True:
+                    self.wfile.write(chunk)
+            except OSError:
+                return

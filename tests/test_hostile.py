@@ -400,3 +400,40 @@ def test_a_non_utf8_auth_file_is_an_input_error(capsys: pytest.CaptureFixture[st
     code, text = run_cli(capsys, ["compare", "127.0.0.1:1/library/x", "--auth-file", str(auth)])
     assert code == 2
     assert str(auth) in text and "Traceback" not in text
+
+
+def test_layers_stop_at_the_size_the_manifest_declared(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A layer declared as 1000 bytes whose answer never ends: --layers reads a chunk past the
+    declared size, not until the deadline (it used to stream until --timeout)."""
+    import time
+
+    from tests.helpers_http import EndlessLayer
+
+    with serve(EndlessLayer) as server:
+        started = time.monotonic()
+        code, text = run_cli(
+            capsys,
+            ["compare", f"127.0.0.1:{server.port}/library/x", "--no-tls-verify", "--timeout", "20",
+             "--layers", "--json", "--save", str(tmp_path / "r.json")],
+        )  # fmt: skip
+        elapsed = time.monotonic() - started
+    assert code == 1
+    report = json.loads(text[: text.rindex("}") + 1])
+    assert elapsed < 15, elapsed
+    layer_gets = [
+        e for e in report["exchanges"] if e["step"] == "layer 1/1" and e["request"]["method"] == "GET"
+    ]
+    assert layer_gets and all(e["response"]["body_size"] <= 1000 + 64 * 1024 for e in layer_gets)
+    for pull in report["pulls"]:
+        if pull["strategy"] in ("v2-only", "v2-then-v1"):
+            assert pull["outcome"] == "integrity_error", pull
+            assert any("1000 bytes the manifest declared" in note for note in pull["notes"])
+    _code, replayed = run_cli(capsys, ["replay", str(tmp_path / "r.json"), "--json"])
+    again = json.loads(replayed[: replayed.rindex("}") + 1])
+    assert outcomes_of(again) == outcomes_of(report)  # the replay keeps the verdict, invents none
+
+
+def outcomes_of(report: dict[str, object]) -> dict[str, str]:
+    return {p["strategy"]: p["outcome"] for p in report["pulls"]}  # type: ignore[attr-defined, index]

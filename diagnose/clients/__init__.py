@@ -58,6 +58,19 @@ def go_quote(data: bytes | str) -> str:
     return "".join(out)
 
 
+def longer_than_declared(reply_size: int | None, declared: int | None) -> bool:
+    """The layer answer went past the size its manifest declared (``stream_limit`` cut it)."""
+    return reply_size is not None and declared is not None and reply_size > declared
+
+
+def stopped_at_declared_size(label: str, size: int) -> str:
+    """Note for a ``--layers`` download cut at the size its manifest declared."""
+    return (
+        f"{label}: the registry sent more than the {size} bytes the manifest declared; diagnose "
+        "stopped reading there (the client reads on, then reports the digest mismatch)"
+    )
+
+
 def go_quote_body(body: bytes | str) -> str:
     """``go_quote`` of a registry answer, cut at ``bounds.QUOTE_LIMIT`` bytes.
 

@@ -147,6 +147,7 @@ class Manifest:
     digest: str  # sha256 of the exact bytes received
     config_digest: str | None = None
     layer_digests: tuple[str, ...] = ()
+    layer_sizes: tuple[int | None, ...] = ()  # declared sizes, beside layer_digests; () for schema1
     platforms: tuple[tuple[str, str], ...] = ()  # (platform "os/arch[/variant]", digest) for indexes
     schema_version: int | None = None
     config_media_type: str = ""
@@ -192,19 +193,32 @@ def parse_manifest(body: bytes, header_type: str) -> Manifest | None:
     config = data.get("config")
     config_digest = config.get("digest") if isinstance(config, dict) else None
     config_type = config.get("mediaType") if isinstance(config, dict) else None
-    layers = tuple(
-        str(layer["digest"])
+    described = [
+        layer
         for layer in data.get("layers") or ()
         if isinstance(layer, dict) and isinstance(layer.get("digest"), str)
-    )
+    ]
+    layers = tuple(str(layer["digest"]) for layer in described)
+    sizes = tuple(_declared_size(layer.get("size")) for layer in described)
     return Manifest(
         kind,
         digest,
         config_digest=config_digest if isinstance(config_digest, str) else None,
         layer_digests=layers,
+        layer_sizes=sizes,
         schema_version=schema,
         config_media_type=config_type if isinstance(config_type, str) else "",
     )
+
+
+def _declared_size(size: object) -> int | None:
+    """A descriptor's ``size`` when it is a usable byte count (a bool is not)."""
+    return size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None
+
+
+def declared_size(manifest: Manifest, index: int) -> int | None:
+    """The size the manifest declared for layer ``index`` (0-based), if it declared one."""
+    return manifest.layer_sizes[index] if index < len(manifest.layer_sizes) else None
 
 
 def _platform_text(platform: object) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from diagnose.challenge import Challenge, find_challenge, parse_challenges
-from diagnose.clients import skopeo
+from diagnose.clients import longer_than_declared, skopeo, stopped_at_declared_size
 from diagnose.http import HttpClient, Reply
 from diagnose.layer_files import LayerFile
 from diagnose.model import (
@@ -42,6 +42,7 @@ from diagnose.pullers.common import (
     Manifest,
     choose_platform,
     content_type,
+    declared_size,
     describe_access,
     fetch_token,
     host_port,
@@ -279,7 +280,7 @@ class _Pull:
             label = f"layer {number}/{total}"
             url = f"{self.base}/v2/{self.ref.path}/blobs/{digest}"
             if self.options.verify_layers:
-                self.verify_layer(label, url, digest)
+                self.verify_layer(label, url, digest, declared_size(manifest, number - 1))
                 continue
             reply = self.client.send(
                 label, "HEAD", url, kind=StepKind.LAYER, headers=self.request_headers(), basic_auth=self.basic
@@ -307,7 +308,7 @@ class _Pull:
                 raise self.fail_reply(label, reply, self.blob_message(digest, reply))
             self.steps.append(step_for(label, "HEAD", reply, "200 present"))
 
-    def verify_layer(self, label: str, url: str, digest: str) -> None:
+    def verify_layer(self, label: str, url: str, digest: str, size: int | None = None) -> None:
         # --output DIR: the layer is written as it streams (memory stays flat), kept if verified.
         out = LayerFile(self.options.layer_dir, digest) if self.options.layer_dir else None
 
@@ -320,6 +321,7 @@ class _Pull:
             basic_auth=self.basic,
             body_sink=out.write if out is not None else _discard,  # the client hashes it (body_digest)
             max_body=0,
+            stream_limit=size,  # issue 6 item 16: never stream past the declared size
         )
         if out is not None:
             verified = reply.failure is None and reply.status == 200 and reply.body_digest == digest
@@ -331,6 +333,12 @@ class _Pull:
         if reply.failure is not None or reply.status != 200:
             self.steps.append(step_for(label, "GET", reply, reply_words(reply)))
             raise self.fail_reply(label, reply, self.blob_message(digest, reply))
+        if size is not None and longer_than_declared(reply.body_size, size):
+            self.steps.append(step_for(label, "GET", reply, f"more than the declared {size} bytes"))
+            self.notes.append(stopped_at_declared_size(label, size))
+            # c/image hashes the whole body and reports the mismatch; its digest is unknown here.
+            message = f"reading blob {digest}: Digest did not match, expected {digest}, got (not computed)"
+            raise self.fail_reply(label, reply, message, Outcome.INTEGRITY_ERROR)
         computed = reply.body_digest
         if computed is None:
             # A replayed report from before digests were recorded: the body is not there and

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from diagnose.challenge import Challenge
-from diagnose.clients import docker112
+from diagnose.clients import docker112, longer_than_declared, stopped_at_declared_size
 from diagnose.clients.docker112 import ManifestKind, V2Error, V2ErrorKind
 from diagnose.http import HttpClient, Reply
 from diagnose.model import (
@@ -49,6 +49,7 @@ from diagnose.pullers.common import (
     Manifest,
     choose_platform,
     content_type,
+    declared_size,
     describe_access,
     outcome_for_failure,
     outcome_for_status,
@@ -391,7 +392,8 @@ class _Pull:
             if attempt is not None:
                 return attempt
         for number, digest in enumerate(manifest.layer_digests, start=1):
-            attempt = self.v2_layer(endpoint, f"layer {number}/{len(manifest.layer_digests)}", digest, basic)
+            label = f"layer {number}/{len(manifest.layer_digests)}"
+            attempt = self.v2_layer(endpoint, label, digest, basic, declared_size(manifest, number - 1))
             if attempt is not None:
                 return attempt
         self.output.append(docker112.digest_line(shown_digest))
@@ -476,7 +478,12 @@ class _Pull:
         return None
 
     def v2_layer(
-        self, endpoint: Endpoint, label: str, digest: str, basic: tuple[str, str] | None
+        self,
+        endpoint: Endpoint,
+        label: str,
+        digest: str,
+        basic: tuple[str, str] | None,
+        size: int | None = None,
     ) -> Attempt | None:
         """A layer is fetched with GET (D12 transport/http_reader.go:172-184), never HEAD.
 
@@ -494,6 +501,7 @@ class _Pull:
             basic_auth=basic,
             body_sink=hasher.update if hasher is not None else None,
             max_body=BLOB_PEEK if hasher is None else 0,
+            stream_limit=size if hasher is not None else None,  # issue 6 item 16
         )
         if reply.failure is not None or not _success_status(reply.status):
             self.steps.append(step_for(label, "GET", reply, reply_words(reply)))
@@ -507,7 +515,10 @@ class _Pull:
             return Attempt(False, text, outcome_for_status(reply.status), error=error)
         # body_digest: the whole layer's digest, taken while it streamed (in a replay: as
         # captured; a recording too old to hold one is not re-judged).
-        if hasher is not None and reply.body_digest is not None and reply.body_digest != digest:
+        too_long = hasher is not None and size is not None and longer_than_declared(reply.body_size, size)
+        if too_long and size is not None:
+            self.notes.append(stopped_at_declared_size(label, size))
+        if too_long or (hasher is not None and reply.body_digest is not None and reply.body_digest != digest):
             self.steps.append(step_for(label, "GET", reply, "digest mismatch"))
             message = docker112.layer_verification_failed(digest)
             error = PullError(step=label, exchange_id=reply.exchange_id, status=reply.status, detail=message)
