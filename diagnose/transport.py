@@ -770,6 +770,8 @@ class RecordingClient:
         total = 0
         truncated = False
         progress = self._options.progress if sink is not None else None
+        # With a stream limit, never ask for more than one byte past it (issue 6 item 16).
+        stream_chunk = STREAM_CHUNK if stream_limit is None else max(1, min(STREAM_CHUNK, stream_limit + 1))
         while True:
             remaining = self._deadline - time.monotonic()
             if remaining <= 0:
@@ -779,7 +781,7 @@ class RecordingClient:
                 _set_socket_timeout(raw, read_timeout)
             try:
                 if sink is not None:
-                    data = raw.read(STREAM_CHUNK, decode_content=True)
+                    data = raw.read(stream_chunk, decode_content=True)
                 else:
                     data = raw.read1(READ_CHUNK, decode_content=True)
             except SEND_ERRORS as exc:
