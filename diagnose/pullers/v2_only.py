@@ -337,7 +337,7 @@ class _Pull:
             self.steps.append(step_for(label, "GET", reply, f"more than the declared {size} bytes"))
             self.notes.append(stopped_at_declared_size(label, size))
             # c/image hashes the whole body and reports the mismatch; its digest is unknown here.
-            message = f"reading blob {digest}: Digest did not match, expected {digest}, got (not computed)"
+            message = skopeo.layer_digest_mismatch(digest, "(not computed)")
             raise self.fail_reply(label, reply, message, Outcome.INTEGRITY_ERROR)
         computed = reply.body_digest
         if computed is None:
