@@ -12,6 +12,7 @@ import html
 
 from diagnose.model import Exchange, PullResult, Report
 from diagnose.render.curl import curl_script
+from diagnose.render.identities import identity_lines
 from diagnose.render.safe_text import md_block, md_code, md_sentence, printable, sanitize_report
 from diagnose.render.sequence import sequence_diagram
 from diagnose.render.steps import (
@@ -222,6 +223,7 @@ def render_markdown(report: Report) -> str:
         "",
         f"- Reference: {_code(report.reference.input)} → {_code(report.reference.canonical)}",
         f"- Identity: {auth} (source: {_md_escape(report.auth.source)})",
+        *(f"  - {_md_escape(line)}" for line in identity_lines(report)),
         f"- Rule: {_code(diagnosis.id)}",
         f"- Tool: diagnose {report.tool_version}" + (f", {report.created}" if report.created else ""),
     ]

@@ -239,11 +239,22 @@ def verdict_line(report: Report, width: int = 80) -> Text:
 
 def terminal_sections(report: Report, width: int) -> list[RenderableType]:
     """The report top to bottom. Other panels (what each client prints) slot in here."""
+    from diagnose.render.identities import identity_lines
+
+    identities: list[RenderableType] = []
+    lines = identity_lines(report)
+    if lines:
+        block = Text("Identities", style="bold")
+        for line in lines:
+            block.append("\n")
+            block.append_text(_folded("  " + line, width))
+        identities = [block, Text("")]
     return [
         verdict_line(report, width),
         Text(""),
         comparison_table(report, width),
         Text(""),
+        *identities,
         outcomes(report, width),
         Text(""),
         diagnosis_panel(report.diagnosis, width),
