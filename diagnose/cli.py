@@ -181,6 +181,21 @@ def _check_stdout(as_json: bool, **paths: Path | None) -> None:
         raise UsageProblem(f"only one output can go to stdout: {' and '.join(dashes)} both ask for it")
 
 
+def _client_ids(text: str | None) -> list[str] | None:
+    """``--clients a,b``: known model ids, in the order given; a usage error otherwise."""
+    if text is None:
+        return None
+    from diagnose.clients.catalogue import IDS
+
+    ids = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [client for client in ids if client not in IDS]
+    if unknown or not ids:
+        raise UsageProblem(
+            f"--clients: unknown client {', '.join(unknown) or '(none given)'}; known: {', '.join(IDS)}"
+        )
+    return list(dict.fromkeys(ids))
+
+
 def _check_outputs(inputs: tuple[Path, ...] = (), **paths: Path | None) -> None:
     """Refuse unusable output paths before any request is sent (see ``outputs.py``)."""
     from diagnose.outputs import Output, OutputProblem, check_outputs
@@ -322,10 +337,13 @@ def _layer_dir(output: Path | None, verify_layers: bool) -> str | None:
 
 
 def _pull_exit(report: Report) -> ExitCode:
-    """3 when diagnose itself failed on the way (a bug: the report keeps the evidence), else 0/1."""
+    """0 when every pull the table shows succeeded (the extra pulls feed the client panel);
+    3 when diagnose itself failed on the way (a bug: the report keeps the evidence)."""
+    from diagnose.render.clients_panel import table_view
+
     if report.diagnosis.tool_error or any(p.tool_error for p in report.pulls):
         return ExitCode.INTERNAL
-    return ExitCode.OK if all(p.ok for p in report.pulls) else ExitCode.PULL_FAILED
+    return ExitCode.OK if all(p.ok for p in table_view(report).pulls) else ExitCode.PULL_FAILED
 
 
 def _emit(report: Report, *, as_json: bool, outputs: dict[str, Path | None], curl: bool = False) -> ExitCode:
@@ -542,7 +560,20 @@ def compare(
             "--save-dir", help="With --file: write each reference's JSON report into this directory."
         ),
     ] = None,
+    clients: Annotated[
+        str | None,
+        typer.Option(
+            "--clients",
+            metavar="ID,...",
+            help=(
+                "Only these clients (e.g. docker-20.10,containerd): runs the pulls they make and shows "
+                "those in the table. Default: every pull runs, the table shows v2-only and v2-then-v1, "
+                "and every client's message is listed."
+            ),
+        ),
+    ] = None,
 ) -> None:
+    from diagnose.clients.catalogue import strategies_for
     from diagnose.credentials.identity import Identity, resolve_identities
     from diagnose.credentials.resolve import AuthFileError
     from diagnose.http import TransportOptions
@@ -579,6 +610,7 @@ def compare(
             raise UsageProblem(str(exc)) from None
 
     identities = [identities_for(r) for r in references]  # every problem before any request
+    chosen = _client_ids(clients)
     strict = identities[0][Strategy.V2_ONLY]
     credentials = strict.credentials
     source = strict.record.source
@@ -615,12 +647,14 @@ def compare(
                 identities=own,
                 contrast=not no_contrast,
                 cancel=cancel,
+                clients=chosen,
             )
 
         raise typer.Exit(_compare_batch(references, one, jobs=jobs, as_json=as_json, save_dir=save_dir))
     err = _stderr()
     started = time.monotonic()
-    err.print(f"diagnose: pulling {reference.canonical} two ways (v2-only, v2-then-v1)…")
+    ways = ", ".join(s.value for s in strategies_for(chosen)) if chosen else "every client family"
+    err.print(f"diagnose: pulling {reference.canonical} ({ways})…")
     with _layer_progress(verify_layers, err) as progress:
         if progress is not None:
             transport = dataclasses.replace(transport, progress=progress)
@@ -631,6 +665,7 @@ def compare(
             auth_source=source,
             identities=identities[0],
             contrast=not no_contrast,
+            clients=chosen,
         )
     err.print(f"diagnose: {len(report.exchanges)} HTTP exchanges in {time.monotonic() - started:.1f}s")
     raise typer.Exit(_emit(report, as_json=as_json, outputs=outputs, curl=curl))

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from diagnose import __version__
 from diagnose.bounds import QUOTE_LIMIT, SCRUB_MARGIN, clip_strings
-from diagnose.clients.catalogue import predict_all
+from diagnose.clients.catalogue import BY_ID, predict_all, strategies_for
 from diagnose.concurrency import Cancel, run_all
 from diagnose.credentials.identity import Identity
 from diagnose.facts import RunFlags
@@ -265,6 +265,8 @@ def wants_contrast(pulls: Sequence[PullResult]) -> bool:
 
 
 ORIGINAL_PULLS = (Strategy.V2_ONLY, Strategy.V2_THEN_V1)
+FAMILY_PULLS = (*ORIGINAL_PULLS, Strategy.DOCKER_ENDPOINTS, Strategy.CONTAINERD)
+"""One pull per client family: what ``compare`` runs unless ``--clients`` narrows it."""
 """The two pulls of the original report: the table shows them unless ``--clients`` says otherwise."""
 
 
@@ -349,14 +351,19 @@ def compare(
     identities: Mapping[Strategy, Identity] | None = None,
     contrast: bool = True,
     cancel: Cancel | None = None,
+    clients: Sequence[str] | None = None,
 ) -> Report:
-    """Run both pulls against the registry and diagnose them.
+    """Run the pulls against the registry, diagnose them and predict what each client prints.
+
+    ``clients`` (model ids, ``--clients``) chooses which pulls run and which the table shows;
+    by default every client family's pull runs, the table shows the two original ones and every
+    model predicts.
 
     With ``identities`` each pull presents its own (its client's stored login, or the one the
     user gave). When the strict pull presents one, it also runs anonymously, concurrently (the
     contrast pull); its result is kept when some pull failed with 401, 403 or 404.
     """
-    strategies = list(ORIGINAL_PULLS)
+    strategies = list(FAMILY_PULLS if clients is None else strategies_for(clients))
     per_strategy: dict[Strategy, PullOptions] = {}
     records: list[PullIdentity] = []
     if identities:
@@ -366,7 +373,7 @@ def compare(
             )
             records.append(identity.record)
         strict = identities.get(Strategy.V2_ONLY)
-        if contrast and strict is not None and strict.used:
+        if contrast and strict is not None and strict.used and Strategy.V2_ONLY in strategies:
             strategies.append(Strategy.V2_ONLY_ANONYMOUS)
     learned: list[str] = [s for o in (options, *per_strategy.values()) for s in secrets_of(o)]
     pulls = run_pulls(
@@ -385,8 +392,16 @@ def compare(
     if identities and Strategy.V2_ONLY in identities:
         record = identities[Strategy.V2_ONLY].record
         auth = AuthInfo(record.mode, record.source, record.username)
+    table = None if clients is None else [*strategies, Strategy.V2_ONLY_ANONYMOUS]
     report = build_report(
-        ref, pulls, auth, describe_settings(settings), settings=settings, identities=records
+        ref,
+        pulls,
+        auth,
+        describe_settings(settings),
+        settings=settings,
+        identities=records,
+        clients=clients,
+        table=table,
     )
     return scrub_report(report, learned)
 
@@ -437,8 +452,18 @@ def replay_report(saved: Report) -> Report:
         client = ReplayClient(_redacted_again(saved_pull.exchanges), saved_pull.strategy, new_ids=new_ids)
         pull_options = replay_options(saved, saved_pull.strategy)
         pulls.append(guarded(PULLERS[saved_pull.strategy], ref, client, pull_options))
+    # the same clients and table as the saved report (an older report: every model, every pull)
+    clients = [c.client for c in saved.clients if c.client in BY_ID] or None
+    table = saved.table or tuple(p.strategy for p in saved.pulls)
     report = build_report(
-        ref, pulls, saved.auth, saved.options, settings=settings_of(saved), identities=saved.identities
+        ref,
+        pulls,
+        saved.auth,
+        saved.options,
+        settings=settings_of(saved),
+        identities=saved.identities,
+        clients=clients,
+        table=table,
     )
     # The evidence as captured: the capture time stays, the replay adds its own.
     return scrub_report(dataclasses.replace(report, created=saved.created, replayed_at=_now()), secrets)

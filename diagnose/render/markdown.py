@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 
 from diagnose.model import Exchange, PullResult, Report
+from diagnose.render.clients_panel import clients_markdown
 from diagnose.render.curl import curl_script
 from diagnose.render.identities import identity_lines
 from diagnose.render.safe_text import md_block, md_code, md_sentence, printable, sanitize_report
@@ -231,6 +232,7 @@ def render_markdown(report: Report) -> str:
         out.append("- Options: " + ", ".join(_code(f"{k}={v}") for k, v in report.options))
     out += ["", "## Side by side", "", *_side_by_side(report), ""]
     out += clients_section(report)
+    out += clients_markdown(report)
     heading = "Why they differ" if diagnosis.differ else "What happened"
     out += ["## Diagnosis", "", f"**{_md_escape(diagnosis.title)}**", ""]
     out += [f"### {heading}", "", _md_escape(diagnosis.explanation), ""]

@@ -21,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from diagnose.model import Diagnosis, Exchange, Outcome, PullResult, PullStep, Report
+from diagnose.render.clients_panel import clients_panel, table_view
 from diagnose.render.safe_text import sanitize_report
 from diagnose.render.steps import (
     align,
@@ -249,16 +250,20 @@ def terminal_sections(report: Report, width: int) -> list[RenderableType]:
             block.append("\n")
             block.append_text(_folded("  " + line, width))
         identities = [block, Text("")]
+    shown = table_view(report)  # --clients picks the pulls the table shows
+    panel = clients_panel(report, width)
+    extra: list[RenderableType] = [panel, Text("")] if panel is not None else []
     return [
-        verdict_line(report, width),
+        verdict_line(shown, width),
         Text(""),
-        comparison_table(report, width),
+        comparison_table(shown, width),
         Text(""),
         *identities,
-        outcomes(report, width),
+        outcomes(shown, width),
         Text(""),
+        *extra,
         diagnosis_panel(report.diagnosis, width),
-        verdict_line(report, width),
+        verdict_line(shown, width),
     ]
 
 
