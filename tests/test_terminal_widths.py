@@ -17,6 +17,7 @@ from rich.console import Console
 
 from diagnose.demo import SCENARIOS, run_demo
 from diagnose.model import Report
+from diagnose.render.clients_panel import table_view
 from diagnose.render.json_report import render_json
 from diagnose.render.steps import short_digests, verdict
 from diagnose.render.terminal import render_terminal
@@ -40,7 +41,8 @@ def _render(report: Report, width: int) -> str:
 def _tokens(report: Report) -> set[str]:
     """Every piece of text that must appear whole: URL pieces between ``/``, ``?``, ``&`` and
     the words of the diagnosis, split the same way."""
-    texts = [unquote(step.url) for pull in report.pulls for step in pull.steps]
+    shown = table_view(report).pulls  # the pulls the table shows (the others feed the client panel)
+    texts = [unquote(step.url) for pull in shown for step in pull.steps]
     d = report.diagnosis
     texts += [d.title, d.explanation, *d.known, *d.unknowable, *d.next_steps]
     tokens: set[str] = set()
