@@ -155,7 +155,9 @@ def test_accept_and_hang_across_docker_endpoints_ends_at_the_deadline() -> None:
     # the bound is --timeout + 2 s; a loaded CI machine gets a little more.
     assert ended - accepted[0] < 2 + 2 + SLACK
     pulls = {p["strategy"]: p for p in report["pulls"]}  # type: ignore[union-attr, index]
-    assert {s: p["outcome"] for s, p in pulls.items()} == {"v2-only": "timeout", "v2-then-v1": "timeout"}
+    # every family's pull (the two of the table and those behind the client panel) timed out
+    assert {"v2-only", "v2-then-v1"} <= set(pulls)
+    assert {p["outcome"] for p in pulls.values()} == {"timeout"}
     docker = [e for e in report["exchanges"] if e["strategy"] == "v2-then-v1"]  # type: ignore[union-attr, index]
     details = [e["failure"]["detail"] for e in docker]
     # The report says which step the deadline hit, and that what came after was never sent.
