@@ -9,7 +9,6 @@ predictions were made from redacted recordings and are sanitised with the rest o
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,6 +17,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from diagnose.model import ClientPrediction, Report
+from diagnose.render.safe_text import md_block
 from diagnose.render.steps import fold, short_digests
 
 
@@ -86,12 +86,6 @@ def clients_panel(report: Report, width: int = 80) -> Panel | None:
     )
 
 
-def _fenced(text: str) -> str:
-    longest = max((len(run) for run in re.findall(r"`{3,}", text)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}text\n{text.rstrip()}\n{fence}"
-
-
 def clients_markdown(report: Report) -> list[str]:
     """Markdown lines of the same panel (client ids in code spans, texts in fenced blocks)."""
     groups = grouped(report.clients)
@@ -101,7 +95,7 @@ def clients_markdown(report: Report) -> list[str]:
     for group in groups:
         names = ", ".join(f"`{client}`" for client in group.clients)
         if group.message:
-            out += [f"- {names} (exit {group.exit_code}):", "", _fenced(group.message), ""]
+            out += [f"- {names} (exit {group.exit_code}):", "", md_block(group.message), ""]
         else:
             out += [f"- {names}: succeeds", ""]
     sources = "; ".join(f"`{c.client}`: {c.source}" for c in report.clients if c.source)
