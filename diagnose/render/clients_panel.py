@@ -100,9 +100,5 @@ def clients_markdown(report: Report) -> list[str]:
             out += [f"- {names}: succeeds", ""]
     sources = "; ".join(f"`{c.client}`: {c.source}" for c in report.clients if c.source)
     if sources:
-        out += [f"<sub>Sources — {_escape(sources)}</sub>", ""]
+        out += [f"Where each wording was read: {sources}", ""]
     return out
-
-
-def _escape(text: str) -> str:
-    return text.replace("<", "&lt;").replace(">", "&gt;")
