@@ -44,10 +44,10 @@ class SummaryRow:
 def summary_row(report: Report) -> SummaryRow:
     return SummaryRow(
         reference=report.reference.input,
-        outcomes=tuple((p.strategy.value, p.outcome.value) for p in report.pulls),
+        outcomes=tuple((p.strategy.value, p.outcome.value) for p in report.table_pulls),
         verdict=report.diagnosis.id,
         title=report.diagnosis.title,
-        ok=all(p.ok for p in report.pulls),
+        ok=all(p.ok for p in report.table_pulls),
     )
 
 

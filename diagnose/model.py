@@ -474,6 +474,14 @@ class Report:
     replayed_at: str = ""  # ISO 8601 UTC of the ``diagnose replay`` that produced this report
 
     @property
+    def table_pulls(self) -> tuple[PullResult, ...]:
+        """The pulls the comparison table shows (and the exit code reads); the others feed the
+        client predictions."""
+        if not self.table:
+            return self.pulls
+        return tuple(p for p in self.pulls if p.strategy in self.table)
+
+    @property
     def exchanges(self) -> tuple[Exchange, ...]:
         """All exchanges of all pulls, ordered by id."""
         return tuple(sorted((e for p in self.pulls for e in p.exchanges), key=lambda e: e.id))

@@ -203,7 +203,8 @@ def test_markdown_report_of_a_hostile_registry_has_no_live_markup(
     with serve(MarkdownInjection) as server:
         code, terminal = run_cli(
             capsys,
-            ["compare", f"127.0.0.1:{server.port}/library/x", "--no-tls-verify", "--timeout", "5",
+            # a generous deadline: this test is about markup, and a loaded machine is slow
+            ["compare", f"127.0.0.1:{server.port}/library/x", "--no-tls-verify", "--timeout", "30",
              "--creds", f"{user}:pw-123456", "--markdown", str(ticket)],
         )  # fmt: skip
     assert code == 1

@@ -48,7 +48,7 @@ def table_view(report: Report) -> Report:
     two original pulls)."""
     if not report.table:
         return report
-    return dataclasses.replace(report, pulls=tuple(p for p in report.pulls if p.strategy in report.table))
+    return dataclasses.replace(report, pulls=report.table_pulls, table=())
 
 
 def _heading(group: MessageGroup) -> str:
