@@ -484,3 +484,11 @@ def test_docker112_rhel_streams_what_upstream_hides_behind_the_login_prompt() ->
         error,
     ]
     assert code == 1
+
+
+def test_go_quote_fast_path_matches_go_for_plain_ascii() -> None:
+    from diagnose.clients import go_quote
+
+    assert go_quote(b'<a href="x">\\</a>') == '"<a href=\\"x\\">\\\\</a>"'
+    assert go_quote(b"[" * 100_000) == '"' + "[" * 100_000 + '"'  # a deep-JSON body, quickly
+    assert go_quote("é\t") == '"é\\t"'  # not plain ASCII: the rune-by-rune path

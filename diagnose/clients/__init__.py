@@ -33,9 +33,15 @@ NO_ERRORS_IN_BODY = (
 )
 
 
+_PLAIN_ASCII = re.compile(rb"[\x20-\x7e]*")
+
+
 def go_quote(data: bytes | str) -> str:
     """Go's ``strconv.Quote`` (what ``%q`` prints for a string or []byte)."""
     raw = data.encode("utf-8", errors="surrogateescape") if isinstance(data, str) else data
+    if _PLAIN_ASCII.fullmatch(raw):
+        # fast path (a large error page or JSON body): printable ASCII needs only \\ and \"
+        return '"' + raw.decode("ascii").replace("\\", "\\\\").replace('"', '\\"') + '"'
     out = ['"']
     i = 0
     while i < len(raw):
