@@ -372,6 +372,13 @@ def compare(
                 options, credentials=identity.credentials, identity_token=identity.identity_token
             )
             records.append(identity.record)
+        # docker >= 17 reads docker's login like docker 1.12; ctr is given the user's --user
+        for family, like in (
+            (Strategy.DOCKER_ENDPOINTS, Strategy.V2_THEN_V1),
+            (Strategy.CONTAINERD, Strategy.V2_ONLY),
+        ):
+            if like in per_strategy:
+                per_strategy.setdefault(family, per_strategy[like])
         strict = identities.get(Strategy.V2_ONLY)
         if contrast and strict is not None and strict.used and Strategy.V2_ONLY in strategies:
             strategies.append(Strategy.V2_ONLY_ANONYMOUS)
