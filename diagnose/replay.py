@@ -60,6 +60,11 @@ def settings_of(saved: Report) -> RunSettings:
     )
 
 
+IDENTITY_OF = {Strategy.DOCKER_ENDPOINTS: Strategy.V2_THEN_V1, Strategy.CONTAINERD: Strategy.V2_ONLY}
+"""The pull whose identity a family's pull presents: docker >= 17 reads docker's stored login
+like docker 1.12; ctr is given the user's ``--user`` like the strict pull."""
+
+
 def replay_options(saved: Report, strategy: Strategy | None = None) -> PullOptions:
     """The PullOptions of one pull (``strategy``) of the run that produced ``saved``: every
     setting that shapes requests, and the identity that pull presented.
@@ -71,7 +76,8 @@ def replay_options(saved: Report, strategy: Strategy | None = None) -> PullOptio
     settings = settings_of(saved)
     credentials = (saved.auth.username, REDACTED_PASSWORD) if saved.auth.username else None
     identity_token = None
-    own = next((i for i in saved.identities if i.strategy is strategy), None)
+    like = IDENTITY_OF.get(strategy, strategy) if strategy is not None else None
+    own = next((i for i in saved.identities if i.strategy is like), None)
     if own is not None:
         credentials, identity_token = None, None
         if own.mode is AuthMode.CREDENTIALS and own.identity_token:

@@ -336,7 +336,13 @@ def test_no_contrast_when_every_pull_works(capsys: pytest.CaptureFixture[str], l
     ref = f"{lab.registry_host}/alice/private-app"
     code, report, _ = _compare(capsys, ref, "--no-tls-verify", "--creds", f"alice:{LAB_USERS['alice']}")
     assert code == 0
-    assert [p["strategy"] for p in report["pulls"]] == ["v2-only", "v2-then-v1"]
+    # no contrast pull: only one pull per client family ran
+    assert [p["strategy"] for p in report["pulls"]] == [
+        "v2-only",
+        "v2-then-v1",
+        "docker-endpoints",
+        "containerd",
+    ]
 
 
 def test_stale_stored_login_breaks_a_public_pull(
