@@ -388,7 +388,10 @@ def test_odd_tokens_and_deep_bodies_are_outcomes_with_every_exchange_kept(
     assert code == 1, text[-1000:]
     report = json.loads(saved.read_text())
     # Anonymous (a login would add the contrast pull, whose exchanges are dropped by design).
-    answered = [e for e in report["exchanges"] if e["response"] is not None]
+    # (a 501 is http.server's own answer to a HEAD the test registry has no handler for: unseen)
+    answered = [
+        e for e in report["exchanges"] if e["response"] is not None and e["response"]["status"] != 501
+    ]
     assert len(answered) == seen  # every request the server answered is in the report
     assert [e["id"] for e in report["exchanges"]] == list(range(1, len(report["exchanges"]) + 1))
     assert all(p["outcome"] != "internal_error" for p in report["pulls"])
