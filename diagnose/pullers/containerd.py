@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 from diagnose.challenge import Challenge, parse_challenges
 from diagnose.clients import containerd as wording
 from diagnose.clients.base import PullFacts
-from diagnose.http import BodySink, HttpClient, Reply
+from diagnose.http import DEFAULT_MAX_BODY, BodySink, HttpClient, Reply
 from diagnose.model import (
     ImageReference,
     Outcome,
@@ -46,6 +46,7 @@ from diagnose.pullers.common import (
     Manifest,
     choose_platform,
     content_type,
+    declared_size,
     describe_access,
     is_loopback_host,
     outcome_for_failure,
@@ -118,7 +119,10 @@ class _Pull:
                 self.blob("config", manifest.config_digest, verify=True, is_config=True)
             for number, digest in enumerate(manifest.layer_digests, start=1):
                 self.blob(
-                    f"layer {number}/{len(manifest.layer_digests)}", digest, verify=self.options.verify_layers
+                    f"layer {number}/{len(manifest.layer_digests)}",
+                    digest,
+                    verify=self.options.verify_layers,
+                    size=declared_size(manifest, number - 1),
                 )
         except _Stop as stop:
             return self.result(stop.outcome, stop.error)
@@ -158,6 +162,8 @@ class _Pull:
         url: str,
         *extra: tuple[str, str],
         body_sink: BodySink | None = None,
+        stream_limit: int | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
     ) -> Reply:
         """request.doWithRetries: send, learn from a 401, send again while it makes sense."""
         answers = 0
@@ -171,6 +177,8 @@ class _Pull:
                 headers=self.headers(*extra),
                 basic_auth=self.basic,
                 body_sink=body_sink,
+                stream_limit=stream_limit if body_sink is not None else None,
+                max_body=max_body,
             )
             answers += 1
             if reply.failure is not None or answers >= MAX_ANSWERS:
@@ -323,14 +331,21 @@ class _Pull:
         self.steps.append(step_for(label, "GET", reply, f"200 {short_type(manifest.media_type)}"))
         return manifest
 
-    def blob(self, label: str, digest: str, *, verify: bool, is_config: bool = False) -> None:
+    def blob(
+        self, label: str, digest: str, *, verify: bool, is_config: bool = False, size: int | None = None
+    ) -> None:
         url = f"{self.base}/v2/{self.ref.path}/blobs/{digest}"
         method = "GET" if verify else "HEAD"
         # A streamed body is hashed whole by the client (Reply.body_digest): a layer larger than
         # what a reply keeps in memory is verified, never judged from its first bytes.
         sink = _discard if verify else None
         reply = self.send(
-            label, StepKind.CONFIG if is_config else StepKind.LAYER, method, url, body_sink=sink
+            label,
+            StepKind.CONFIG if is_config else StepKind.LAYER,
+            method,
+            url,
+            body_sink=sink,
+            stream_limit=size,
         )
         if reply.failure is not None or reply.status != 200:
             self.steps.append(step_for(label, method, reply, reply_words(reply)))

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from diagnose.challenge import Challenge, find_challenge, parse_challenges
 from diagnose.clients import docker
 from diagnose.clients.base import PullFacts
-from diagnose.http import HttpClient, Reply
+from diagnose.http import DEFAULT_MAX_BODY, HttpClient, Reply
 from diagnose.model import (
     FailureKind,
     ImageReference,
@@ -44,6 +44,7 @@ from diagnose.pullers.common import (
     Manifest,
     choose_platform,
     content_type,
+    declared_size,
     describe_access,
     fetch_token,
     outcome_for_failure,
@@ -187,7 +188,8 @@ class _Pull:
             self.blob(base, "config", manifest.config_digest, auth_only, basic, verify=True, is_config=True)
         for number, digest in enumerate(manifest.layer_digests, start=1):
             label = f"layer {number}/{len(manifest.layer_digests)}"
-            self.blob(base, label, digest, auth_only, basic, verify=self.options.verify_layers)
+            size = declared_size(manifest, number - 1)
+            self.blob(base, label, digest, auth_only, basic, verify=self.options.verify_layers, size=size)
         return _Attempt(Outcome.OK, transport_ok=True)
 
     def authenticate(
@@ -298,6 +300,7 @@ class _Pull:
         *,
         verify: bool,
         is_config: bool = False,
+        size: int | None = None,
     ) -> None:
         url = f"{base}/v2/{self.ref.path}/blobs/{digest}"
         method = "GET" if verify else "HEAD"
@@ -312,6 +315,8 @@ class _Pull:
             headers=headers,
             basic_auth=basic,
             body_sink=_discard if verify else None,
+            stream_limit=size if verify else None,  # never stream past the declared size
+            max_body=0 if verify and not is_config else DEFAULT_MAX_BODY,  # a layer is hashed, not kept
         )
         if reply.failure is not None or reply.status != 200:
             self.steps.append(step_for(label, method, reply, reply_words(reply)))
