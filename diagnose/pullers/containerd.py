@@ -346,6 +346,7 @@ class _Pull:
             url,
             body_sink=sink,
             stream_limit=size,
+            max_body=0 if verify and not is_config else DEFAULT_MAX_BODY,  # a layer is hashed, not kept
         )
         if reply.failure is not None or reply.status != 200:
             self.steps.append(step_for(label, method, reply, reply_words(reply)))
