@@ -7,7 +7,6 @@ not do I/O, import requests, rich or typer, or word a diagnosis.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from diagnose.model import (
     header_value,
     header_values,
 )
-from diagnose.signals import NO_SIGNALS, Signals, signals_from
+from diagnose.signals import NO_SIGNALS, Signals, index_platforms, signals_from
 from diagnose.urls import split_url
 
 DOCKER_HUB_HOSTS = frozenset(
@@ -403,24 +402,9 @@ def _platforms_offered(exchanges: Sequence[Exchange]) -> tuple[str, ...]:
             continue
         if '"manifests"' not in response.body or response.body_encoding != "utf-8":
             continue
-        try:
-            data = json.loads(response.body)
-        except (ValueError, RecursionError):
-            continue
-        entries = data.get("manifests") if isinstance(data, dict) else None
-        offered: list[str] = []
-        for entry in entries if isinstance(entries, list) else ():
-            platform = entry.get("platform") if isinstance(entry, dict) else None
-            if not isinstance(platform, dict):
-                continue
-            parts = [str(platform.get("os", "")), str(platform.get("architecture", ""))]
-            if platform.get("variant"):
-                parts.append(str(platform["variant"]))
-            text = "/".join(parts)
-            if text not in offered:
-                offered.append(text)
+        offered = index_platforms(response.body)
         if offered:
-            return tuple(offered)
+            return offered
     return ()
 
 

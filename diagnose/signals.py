@@ -130,7 +130,8 @@ def _moved_to(body: str) -> str | None:
     return None
 
 
-def _platforms(body: str) -> tuple[str, ...]:
+def index_platforms(body: str) -> tuple[str, ...]:
+    """``os/arch[/variant]`` of every entry of an index or manifest list body, in order."""
     data = _json(body)
     if not isinstance(data, dict) or not isinstance(data.get("manifests"), list):
         return ()
@@ -235,7 +236,7 @@ def signals_from(pulls: Sequence[PullResult], host: str = "") -> Signals:
         if response.status == 200 and _MANIFEST_PATH.match(path):
             kind = _content_type(exchange)
             if kind in _INDEX_TYPES and not platforms:
-                platforms = _platforms(response.body)
+                platforms = index_platforms(response.body)
             if kind in _SCHEMA1_TYPES:
                 schema1 = True
 
