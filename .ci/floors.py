@@ -19,7 +19,7 @@ def main() -> int:
     project = tomllib.loads(Path("pyproject.toml").read_text(encoding="utf-8"))["project"]
     wanted = [*project["dependencies"], *project["optional-dependencies"]["test"]]
     for spec in wanted:
-        match = re.fullmatch(r"\s*([A-Za-z0-9_.-]+)\s*>=\s*([0-9][^,;\s]*)\s*", spec)
+        match = re.fullmatch(r"\s*([A-Za-z0-9_.-]+)\s*>=\s*([0-9][^,;\s]*)\s*(?:,\s*<\s*[0-9][^,;\s]*\s*)?", spec)
         if match is None:
             if not spec.startswith(SKIP):
                 print(f"floors: {spec!r} has no >= floor", file=sys.stderr)

@@ -102,6 +102,15 @@ def _stderr() -> Console:
     return Console(file=sys.stderr, highlight=False, stderr=True, soft_wrap=True)
 
 
+def _note(text: str) -> None:
+    """A progress line on stderr. Plain when stderr is not a terminal: rich would print the
+    same characters, and a scripted ``--json`` run then never imports it (issue 9)."""
+    if sys.stderr.isatty():
+        _stderr().print(text, markup=False)
+    else:
+        print(text, file=sys.stderr, flush=True)
+
+
 def _parse_ref(text: str) -> ImageReference:
     from diagnose.reference import InvalidReference, parse_reference
 
@@ -312,13 +321,13 @@ def _tolerate_narrow_encodings() -> None:
                 continue
 
 
-def _layer_progress(verify_layers: bool, err: Console) -> AbstractContextManager[ProgressSink | None]:
+def _layer_progress(verify_layers: bool) -> AbstractContextManager[ProgressSink | None]:
     """A progress bar per layer on stderr, when layers are downloaded and stderr is a terminal."""
     if not (verify_layers and sys.stderr.isatty()):
         return contextlib.nullcontext()
     from diagnose.render.progress import layer_progress
 
-    return layer_progress(err)
+    return layer_progress(_stderr())
 
 
 def _layer_dir(output: Path | None, verify_layers: bool) -> str | None:
@@ -351,7 +360,6 @@ def _emit(report: Report, *, as_json: bool, outputs: dict[str, Path | None], cur
     ``-`` for stdout: that document then replaces the terminal report)."""
     from diagnose.outputs import Output, write_outputs
     from diagnose.render.formats import OPTION_FORMATS, render
-    from diagnose.render.terminal import render_terminal
 
     files: list[tuple[Output, str]] = []
     to_stdout: str | None = None
@@ -371,6 +379,8 @@ def _emit(report: Report, *, as_json: bool, outputs: dict[str, Path | None], cur
 
         _write_json(render_json(report))
     else:
+        from diagnose.render.terminal import render_terminal
+
         render_terminal(report, _stdout())
         if curl:
             from diagnose.render.terminal import render_curl
@@ -651,11 +661,10 @@ def compare(
             )
 
         raise typer.Exit(_compare_batch(references, one, jobs=jobs, as_json=as_json, save_dir=save_dir))
-    err = _stderr()
     started = time.monotonic()
     ways = ", ".join(s.value for s in strategies_for(chosen)) if chosen else "every client family"
-    err.print(f"diagnose: pulling {reference.canonical} ({ways})…")
-    with _layer_progress(verify_layers, err) as progress:
+    _note(f"diagnose: pulling {reference.canonical} ({ways})…")
+    with _layer_progress(verify_layers) as progress:
         if progress is not None:
             transport = dataclasses.replace(transport, progress=progress)
         report = run_compare(
@@ -667,7 +676,7 @@ def compare(
             contrast=not no_contrast,
             clients=chosen,
         )
-    err.print(f"diagnose: {len(report.exchanges)} HTTP exchanges in {time.monotonic() - started:.1f}s")
+    _note(f"diagnose: {len(report.exchanges)} HTTP exchanges in {time.monotonic() - started:.1f}s")
     raise typer.Exit(_emit(report, as_json=as_json, outputs=outputs, curl=curl))
 
 

@@ -196,42 +196,134 @@ otherwise compile to a regex that takes seconds."""
 _TOKEN_TAIL = r"(?:[\w.~+/=%-]|\\+[/u])*"
 
 
-def _forms(secret: str) -> tuple[list[str], set[str]]:
-    """Regex alternatives for ``secret`` as a server may echo it (see ``_char_pattern``),
-    plus, for secrets long enough not to match by chance, its hex and base64 encodings and
-    the UTF-8-read-as-Latin-1 spelling a header value gets; and the characters they start with."""
-    tail = ""
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Echoes:
+    """What a server may echo of one secret, before the characters are escaped, in the
+    order the pattern tries them: texts spelled character by character (the secret, its
+    UTF-8-read-as-Latin-1 mojibake, its base64 cores) and its hex; a long secret is cut to
+    its prefix and ``tail`` matches the token-like run that follows."""
+
+    forms: tuple[tuple[bool, str], ...]  # (is hex, text)
+    tail: str
+
+    @property
+    def spelled(self) -> tuple[str, ...]:
+        return tuple(text for is_hex, text in self.forms if not is_hex)
+
+
+def _core(secret: str) -> tuple[str, bool]:
+    """The part of ``secret`` its patterns spell, and whether a token-like tail follows: a
+    long secret is matched by its prefix, which the tokens of one server share (their JWT
+    header), so a run builds their patterns once."""
     if len(secret) > LONG_SECRET:
-        secret, tail = secret[: LONG_SECRET // 2], _TOKEN_TAIL
-    forms = [_spelled(secret) + tail]
-    starts = _starts(secret)
+        return secret[: LONG_SECRET // 2], True
+    return secret, False
+
+
+def _echoes(secret: str, long: bool) -> _Echoes:
+    tail = _TOKEN_TAIL if long else ""
+    forms = [(False, secret)]
     raw = secret.encode("utf-8", errors="surrogatepass")
     mojibake = raw.decode("latin-1")
     if mojibake != secret:
-        forms.append(_spelled(mojibake) + tail)
-        starts |= _starts(mojibake)
+        forms.append((False, mojibake))
     if len(raw) >= 6:
-        forms.append("(?i:" + raw.hex() + ")" + (tail and "[0-9a-fA-F]*"))
-        starts |= {raw.hex()[0], raw.hex()[0].upper()}
-        for core in _base64_cores(raw):
-            forms.append(_spelled(core) + tail)
-            starts |= _starts(core)
-    return forms, starts
+        forms.append((True, raw.hex()))
+        forms.extend((False, core) for core in _base64_cores(raw))
+    return _Echoes(tuple(forms), tail)
+
+
+def _pattern(echoes: _Echoes, *, literal_only: bool) -> re.Pattern[str]:
+    """One regex for every form of ``echoes``; ``literal_only`` spells each text as itself,
+    without the escaped spellings of its characters (``_char_pattern``)."""
+    alternatives: list[str] = []
+    starts: set[str] = set()
+    for is_hex, text in echoes.forms:
+        if is_hex:
+            alternatives.append("(?i:" + text + ")" + (echoes.tail and "[0-9a-fA-F]*"))
+            starts |= {text[0], text[0].upper()}
+        elif literal_only:
+            alternatives.append(re.escape(text) + echoes.tail)
+            starts.add(text[0])
+        else:
+            alternatives.append(_spelled(text) + echoes.tail)
+            starts |= _starts(text)
+    lookahead = "(?=[" + "".join(re.escape(char) for char in sorted(starts)) + "])"
+    return re.compile(lookahead + "(?:" + "|".join(alternatives) + ")")
+
+
+_ENTITIES = {'"': "&quot;", "&": "&amp;", "<": "&lt;", ">": "&gt;", "'": "&apos;"}
+"""The named references ``_HTML_NAMED`` spells (numeric ones all start ``&#``)."""
+_PERCENT_BYTE = re.compile(r"%(?:25)*([0-9a-fA-F]{2})")
+
+
+@dataclasses.dataclass(slots=True)
+class _Matcher:
+    """Finds one secret in text, in every spelling ``_char_pattern`` knows, without paying
+    for the full pattern on text that cannot hold an escaped spelling.
+
+    Every escaped spelling of a character starts with a backslash, a ``%`` followed by the
+    hex of one of its UTF-8 bytes (or of a backslash), an HTML character reference, or is
+    ``+`` for a space. Text holding none of those can only hold the literal forms, which a
+    small pattern finds in the same places (``tests/test_redact_fast.py`` checks the two
+    agree). The full pattern (tens of KB, ~0.1 s to compile) is built the first time a text
+    needs it, which most runs never do.
+    """
+
+    echoes: _Echoes
+    literal: re.Pattern[str]
+    percent_bytes: frozenset[int]
+    entities: tuple[str, ...]
+    space: bool
+    full: re.Pattern[str] | None = None
+
+    def needs_escapes(self, text: str) -> bool:
+        if "\\" in text:
+            return True
+        if "&" in text and ("&#" in text or any(entity in text for entity in self.entities)):
+            return True
+        if self.space and "+" in text:
+            return True
+        if "%" in text:
+            if 0x25 in self.percent_bytes and "%25" in text:
+                return True
+            return any(int(pair, 16) in self.percent_bytes for pair in _PERCENT_BYTE.findall(text))
+        return False
+
+    def sub(self, replacement: str, text: str) -> str:
+        if not self.needs_escapes(text):
+            return self.literal.sub(replacement, text)
+        if self.full is None:
+            self.full = _pattern(self.echoes, literal_only=False)
+        return self.full.sub(replacement, text)
 
 
 @functools.lru_cache(maxsize=256)
+def _matcher_for(core: str, long: bool) -> _Matcher:
+    echoes = _echoes(core, long)
+    spelled = echoes.spelled
+    return _Matcher(
+        echoes=echoes,
+        literal=_pattern(echoes, literal_only=True),
+        percent_bytes=frozenset(
+            {0x5C, *(byte for text in spelled for byte in text.encode("utf-8", errors="surrogatepass"))}
+        ),
+        entities=tuple(sorted({_ENTITIES[char] for text in spelled for char in text if char in _ENTITIES})),
+        space=any(" " in text for text in spelled),
+    )
+
+
 def _secret_regex(secret: str) -> re.Pattern[str]:
-    forms, starts = _forms(secret)
-    lookahead = "(?=[" + "".join(re.escape(char) for char in sorted(starts)) + "])"
-    return re.compile(lookahead + "(?:" + "|".join(forms) + ")")
+    """The full pattern of ``secret`` (every spelling): what the fast path must agree with."""
+    return _pattern(_echoes(*_core(secret)), literal_only=False)
 
 
 def scrub_text(text: str, secrets: Sequence[str]) -> str:
-    """Remove caller-given secrets (in every spelling ``_forms`` knows), JWTs, URL
+    """Remove caller-given secrets (in every spelling ``_char_pattern`` knows), JWTs, URL
     userinfo and presigned-URL signatures from free text: failure details, bodies, headers."""
     usable = {s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH}
     for secret in sorted(usable, key=len, reverse=True):
-        text = _secret_regex(secret).sub(REDACTED, text)
+        text = _matcher_for(*_core(secret)).sub(REDACTED, text)
     text = _JWT.sub(REDACTED_JWT, text)
     text = _USERINFO_IN_TEXT.sub(lambda m: f"{m.group(1)}:{REDACTED}@", text)
     return _URL_PARAM.sub(_redact_param_match, text)

@@ -98,3 +98,12 @@ def test_compare_imports_what_a_pull_needs_and_not_the_lab() -> None:
     assert done.returncode == 1, done.stderr[-2000:]
     assert {"requests", "diagnose.pullers.v2_only", "diagnose.run"} <= modules
     assert under(modules, *LAB, "diagnose.lab.wire") == set()
+    # A scripted run (JSON out, stderr not a terminal) needs no terminal library, and no
+    # option-validation library either (typer 0.29 would import pydantic for each run).
+    assert under(modules, "rich", "pydantic", "pydantic_core") == set()
+
+
+def test_compare_table_uses_rich() -> None:
+    modules, done = imported("compare", "127.0.0.1:9/app:1", "--timeout", "2")
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "rich.table" in modules

@@ -11,14 +11,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from rich.console import Group, RenderableType
-from rich.panel import Panel
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from diagnose.model import ClientPrediction, Report
 from diagnose.render.safe_text import md_block
 from diagnose.render.steps import fold, short_digests
+
+if TYPE_CHECKING:
+    from rich.panel import Panel
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +58,10 @@ def _heading(group: MessageGroup) -> str:
 
 def clients_panel(report: Report, width: int = 80) -> Panel | None:
     """The terminal panel; None when the report holds no predictions."""
+    from rich.console import Group, RenderableType  # the JSON and Markdown paths need no rich
+    from rich.panel import Panel
+    from rich.text import Text
+
     groups = grouped(report.clients)
     if not groups:
         return None
