@@ -13,13 +13,15 @@ import tomllib
 from pathlib import Path
 
 SKIP = ("ruff", "mypy", "types-")
+FLOOR = re.compile(r"\s*([A-Za-z0-9_.-]+)\s*>=\s*([0-9][^,;\s]*)\s*(?:,\s*<\s*[0-9][^,;\s]*\s*)?")
+"""``name>=X``, optionally with an upper bound ``,<Y`` (kept out of the floors venv)."""
 
 
 def main() -> int:
     project = tomllib.loads(Path("pyproject.toml").read_text(encoding="utf-8"))["project"]
     wanted = [*project["dependencies"], *project["optional-dependencies"]["test"]]
     for spec in wanted:
-        match = re.fullmatch(r"\s*([A-Za-z0-9_.-]+)\s*>=\s*([0-9][^,;\s]*)\s*(?:,\s*<\s*[0-9][^,;\s]*\s*)?", spec)
+        match = FLOOR.fullmatch(spec)
         if match is None:
             if not spec.startswith(SKIP):
                 print(f"floors: {spec!r} has no >= floor", file=sys.stderr)

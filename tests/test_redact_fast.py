@@ -29,7 +29,9 @@ SECRETS = (
 )
 
 noise = st.lists(
-    st.sampled_from([*string.ascii_letters, *string.digits, *" %&#;\\+/=-_.:?\"'<>u", "é", "%3A", "%25", "&amp;"]),
+    st.sampled_from(
+        [*string.ascii_letters, *string.digits, *" %&#;\\+/=-_.:?\"'<>u", "é", "%3A", "%25", "&amp;"]
+    ),
     max_size=30,
 ).map("".join)
 
