@@ -173,6 +173,9 @@ def main() -> int:
     }
     python = sys.executable
     diagnose = [python, "-m", "diagnose"]
+    # Bytecode as `pip install` leaves it: otherwise the first runs compile ~100 modules
+    # (0.25 s) and a PYTHONDONTWRITEBYTECODE environment would make every run pay it.
+    subprocess.run([python, "-m", "compileall", "-q", str(ROOT / "diagnose")], check=True)
     try:
         # 1. start-up
         pair = alternate(

@@ -646,6 +646,10 @@ class RecordingClient:
                 if method == "HEAD":
                     length = response.headers.get("Content-Length", "")
                     body_size = int(length) if length.isdigit() else None
+                    # No body follows: hand the connection back to the pool as Go does, or
+                    # closing the response would drop it and the next request would show a
+                    # TCP and TLS handshake the client never makes.
+                    raw.release_conn()
                 else:
                     length = response.headers.get("Content-Length", "")
                     reply_body, body_size, truncated, failure, body_digest = self._read_body(

@@ -206,14 +206,23 @@ class KeepAlive(QuietHandler):
         self.seen()
         self.reply(200, b"{}", [("Content-Type", "application/json")])
 
+    def do_HEAD(self) -> None:
+        self.seen()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+
 
 @pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
 def test_each_exchange_says_whether_it_opened_a_connection(tls: bool) -> None:
     with serve(KeepAlive, tls=tls) as server:
         options = TransportOptions(timeout=10, verify=server.ca_path or True)
         with RecordingClient(Recorder(), Strategy.V2_ONLY, options) as client:
-            for step in ("ping", "manifest", "config"):
-                assert client.send(step, "GET", server.url("/v2/")).status == 200
+            steps = (("ping", "GET"), ("manifest", "HEAD"), ("manifest", "GET"), ("config", "GET"))
+            for step, method in steps:
+                assert client.send(step, method, server.url("/v2/")).status == 200
     facts = [(e.new_connection, e.tls_handshake) for e in client.exchanges()]
-    # One connection, kept alive and reused, as Go's transport does; TLS only on the first.
-    assert facts == [(True, tls), (False, False), (False, False)]
+    # One connection, kept alive and reused, as Go's transport does (a HEAD too: it has no
+    # body to read, and Go returns its connection to the pool); TLS only on the first.
+    assert facts == [(True, tls), (False, False), (False, False), (False, False)]
