@@ -645,6 +645,10 @@ def compare(
 
     transport = TransportOptions(verify=verify, timeout=timeout, proxy_env=proxy_environment(os.environ))
     if refs_file is not None:
+        from diagnose.connection_pools import ConnectionPools
+
+        # Connections stay open from one reference to the next (closed when the batch ends).
+        connections = ConnectionPools(jobs)
 
         def one(reference: ImageReference, cancel: Cancel) -> Report:
             own = identities[references.index(reference)]
@@ -658,9 +662,12 @@ def compare(
                 contrast=not no_contrast,
                 cancel=cancel,
                 clients=chosen,
+                connections=connections,
             )
 
-        raise typer.Exit(_compare_batch(references, one, jobs=jobs, as_json=as_json, save_dir=save_dir))
+        with connections:
+            code = _compare_batch(references, one, jobs=jobs, as_json=as_json, save_dir=save_dir)
+        raise typer.Exit(code)
     started = time.monotonic()
     ways = ", ".join(s.value for s in strategies_for(chosen)) if chosen else "every client family"
     _note(f"diagnose: pulling {reference.canonical} ({ways})…")

@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from diagnose import __version__
 from diagnose.bounds import QUOTE_LIMIT, SCRUB_MARGIN, clip_strings
@@ -43,6 +43,9 @@ from diagnose.redact import REDACTED, learned_secrets, redact_headers, scrub_tex
 from diagnose.rules import diagnose, identity_diagnosis, tool_failure_diagnosis, with_identity_notes
 from diagnose.tls_material import NO_TLS_MATERIAL, TlsMaterial
 from diagnose.transport import HttpClient, Recorder, RecordingClient, TransportOptions
+
+if TYPE_CHECKING:
+    from diagnose.connection_pools import ConnectionPools
 
 T = TypeVar("T")
 
@@ -106,10 +109,13 @@ def run_pull(
     recorder: Recorder | None = None,
     learned: list[str] | None = None,
     cancel: Cancel | None = None,
+    connections: ConnectionPools | None = None,
 ) -> PullResult:
     """One pull with its own recording client; ``learned`` receives the secrets it saw
     (tokens, Basic credentials) so the whole report can be scrubbed with every pull's.
-    ``cancel`` (Ctrl-C) can cut the client while it waits on the network."""
+    ``cancel`` (Ctrl-C) can cut the client while it waits on the network. ``connections``
+    (a batch's) lends the client the connections earlier references of this pull kind kept
+    alive; nothing else crosses references (``connection_pools.py``)."""
     transport = dataclasses.replace(transport, user_agent=transport.user_agent or USER_AGENTS[strategy])
     docker_family = strategy in (Strategy.V2_THEN_V1, Strategy.DOCKER_ENDPOINTS)
     if docker_family and is_insecure(ref.domain, options):
@@ -129,7 +135,10 @@ def run_pull(
         transport = dataclasses.replace(
             transport, ca_files=material.ca_files, client_cert=material.client_cert
         )
-    client = RecordingClient(recorder or Recorder(), strategy, transport, secrets=secrets_of(options))
+    wire = connections.wire_for(strategy, transport) if connections is not None else None
+    client = RecordingClient(
+        recorder or Recorder(), strategy, transport, secrets=secrets_of(options), wire=wire
+    )
     if cancel is not None:
         cancel.register(client)
     try:
@@ -232,6 +241,7 @@ def run_pulls(
     learned: list[str] | None = None,
     cancel: Cancel | None = None,
     per_strategy: Mapping[Strategy, PullOptions] | None = None,
+    connections: ConnectionPools | None = None,
 ) -> tuple[PullResult, ...]:
     """Every pull at the same time (any number of strategies), sharing one recorder so
     exchange ids are global; Ctrl-C cuts them all (``concurrency.run_all``; a batch passes
@@ -250,6 +260,7 @@ def run_pulls(
             recorder=recorder,
             learned=learned,
             cancel=cancel,
+            connections=connections,
         )
         for s in strategies
     ]
@@ -352,6 +363,7 @@ def compare(
     contrast: bool = True,
     cancel: Cancel | None = None,
     clients: Sequence[str] | None = None,
+    connections: ConnectionPools | None = None,
 ) -> Report:
     """Run the pulls against the registry, diagnose them and predict what each client prints.
 
@@ -362,6 +374,9 @@ def compare(
     With ``identities`` each pull presents its own (its client's stored login, or the one the
     user gave). When the strict pull presents one, it also runs anonymously, concurrently (the
     contrast pull); its result is kept when some pull failed with 401, 403 or 404.
+
+    A batch passes its ``connections``: the pulls then reuse the connections earlier
+    references kept alive; the report is otherwise the one a single run gives.
     """
     strategies = list(FAMILY_PULLS if clients is None else strategies_for(clients))
     per_strategy: dict[Strategy, PullOptions] = {}
@@ -384,7 +399,14 @@ def compare(
             strategies.append(Strategy.V2_ONLY_ANONYMOUS)
     learned: list[str] = [s for o in (options, *per_strategy.values()) for s in secrets_of(o)]
     pulls = run_pulls(
-        ref, options, transport, strategies, learned=learned, cancel=cancel, per_strategy=per_strategy
+        ref,
+        options,
+        transport,
+        strategies,
+        learned=learned,
+        cancel=cancel,
+        per_strategy=per_strategy,
+        connections=connections,
     )
     if Strategy.V2_ONLY_ANONYMOUS in strategies:
         if wants_contrast(pulls):

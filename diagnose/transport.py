@@ -27,7 +27,7 @@ import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
@@ -175,6 +175,12 @@ class _Watch:
     def facts(self) -> tuple[bool, bool]:
         return bool(getattr(self._local, "opened", False)), bool(getattr(self._local, "tls", False))
 
+    def untrack(self, sock: socket.socket) -> None:
+        """``sock`` went back to a pool another client may take it from: this client's
+        deadline must no longer cut it."""
+        with self._lock:
+            self._sockets.discard(sock)
+
 
 def _unverified_context() -> ssl.SSLContext:
     """The TLS context of a client that does not verify (``--no-tls-verify``, docker's insecure
@@ -192,29 +198,81 @@ def _shutdown(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RDWR)
 
 
-def _pool_classes(watch: _Watch) -> dict[str, type[HTTPConnectionPool]]:
-    """Connection pools whose connections report to ``watch`` (urllib3's documented hooks)."""
+WatchOf = Callable[[], "_Watch | None"]
+"""The watch of the client sending on the calling thread (``_Wire.serving``)."""
+
+
+def _hand_over(conn: Any, watch: _Watch | None) -> None:
+    """Make ``watch`` the one that may cut ``conn``'s socket (a pooled connection changes
+    hands between the clients of a batch, and only its current user's deadline applies)."""
+    sock = getattr(conn, "sock", None)
+    if not isinstance(sock, socket.socket):
+        return
+    previous = getattr(conn, "diagnose_watch", None)
+    if previous is not None and previous is not watch:
+        previous.untrack(sock)
+    if watch is not None:
+        watch.track(sock)
+    conn.diagnose_watch = watch
+
+
+def _pool_classes(watch_of: WatchOf) -> dict[str, type[HTTPConnectionPool]]:
+    """Connection pools whose connections report to the sending client's watch (urllib3's
+    documented hooks): a new socket, the TLS handshake, and a kept-alive connection taken
+    from (or given back to) the pool."""
 
     class Conn(HTTPConnection):
         def _new_conn(self) -> socket.socket:
-            watch.opened()
+            watch = watch_of()
+            if watch is not None:
+                watch.opened()
             sock = super()._new_conn()
-            watch.track(sock)
+            if watch is not None:
+                watch.track(sock)
+            self.diagnose_watch = watch
             return sock
 
     class TlsConn(HTTPSConnection):
         def _new_conn(self) -> socket.socket:
-            watch.opened()
+            watch = watch_of()
+            if watch is not None:
+                watch.opened()
             sock = super()._new_conn()
-            watch.track(sock)
-            watch.handshake()  # connect() wraps this socket in TLS next (or fails doing so)
+            if watch is not None:
+                watch.track(sock)
+                watch.handshake()  # connect() wraps this socket in TLS next (or fails doing so)
             return sock
+
+        def connect(self) -> None:
+            super().connect()
+            # The TLS socket replaces (and detaches) the plain one: the watch must hold it.
+            _hand_over(self, watch_of())
 
     class Pool(HTTPConnectionPool):
         ConnectionCls = Conn
 
+        def _get_conn(self, timeout: float | None = None) -> Any:
+            conn = super()._get_conn(timeout)
+            _hand_over(conn, watch_of())  # a kept-alive connection: its socket is open already
+            return conn
+
+        def _put_conn(self, conn: Any) -> None:
+            if conn is not None:
+                _hand_over(conn, None)
+            super()._put_conn(conn)
+
     class TlsPool(HTTPSConnectionPool):
         ConnectionCls = TlsConn
+
+        def _get_conn(self, timeout: float | None = None) -> Any:
+            conn = super()._get_conn(timeout)
+            _hand_over(conn, watch_of())
+            return conn
+
+        def _put_conn(self, conn: Any) -> None:
+            if conn is not None:
+                _hand_over(conn, None)
+            super()._put_conn(conn)
 
     return {"http": Pool, "https": TlsPool}
 
@@ -230,21 +288,88 @@ class _WireAdapter(requests.adapters.HTTPAdapter):
     ``CaseInsensitiveDict`` cannot express. Its connections report to the client's ``_Watch``.
     """
 
-    def __init__(self, watch: _Watch, ssl_context: ssl.SSLContext | None = None) -> None:
-        self._watch = watch
+    def __init__(
+        self, watch_of: WatchOf, ssl_context: ssl.SSLContext | None = None, *, pool_size: int = 10
+    ) -> None:
+        self._watch_of = watch_of
         self._ssl_context = ssl_context
-        super().__init__(max_retries=Retry(total=0, connect=0, read=False, redirect=False, status=0))
+        super().__init__(
+            max_retries=Retry(total=0, connect=0, read=False, redirect=False, status=0),
+            pool_maxsize=pool_size,
+        )
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         if self._ssl_context is not None:
             kwargs.setdefault("ssl_context", self._ssl_context)
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = _pool_classes(self._watch)
+        self.poolmanager.pool_classes_by_scheme = _pool_classes(self._watch_of)
 
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
         manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        manager.pool_classes_by_scheme = _pool_classes(self._watch)  # proxied sockets are cut too
+        manager.pool_classes_by_scheme = _pool_classes(self._watch_of)  # proxied sockets are cut too
         return manager
+
+
+class Wire:
+    """The connections a client's requests go out on: urllib3's pools, the TLS roots and
+    context, for one set of ``TransportOptions``.
+
+    A client makes its own (closed with it), or a batch lends one ``Wire`` to the same pull
+    kind of every reference (``connection_pools.py``), so a later reference finds the earlier
+    ones' connections kept alive. Either way each request reports its sockets to the watch of
+    the client sending it (``serving``): that client's deadline and Ctrl-C cut them, and its
+    exchange records whether it opened a connection. Nothing else is shared: each client keeps
+    its own session (no cookies), secrets, recorder and deadline.
+    """
+
+    def __init__(self, options: TransportOptions, *, pool_size: int = 10) -> None:
+        self._local = threading.local()
+        self._bundle: str | None = None  # a temporary CA bundle: the roots plus options.ca_files
+        self.verify = self._verify_setting(options)
+        self.client_cert = options.client_cert
+        context = _unverified_context() if options.verify is False else None
+        self.adapter = _WireAdapter(self._current, context, pool_size=pool_size)
+        if options.verify is False:
+            # The user asked for it (--tls-verify=false); the warning would only be noise.
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+
+    def _current(self) -> _Watch | None:
+        watch: _Watch | None = getattr(self._local, "watch", None)
+        return watch
+
+    @contextlib.contextmanager
+    def serving(self, watch: _Watch) -> Iterator[None]:
+        """Connections made or taken on this thread meanwhile belong to ``watch``."""
+        previous = self._current()
+        self._local.watch = watch
+        try:
+            yield
+        finally:
+            self._local.watch = previous
+
+    def close(self) -> None:
+        self.adapter.close()
+        if self._bundle is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self._bundle)
+            self._bundle = None
+
+    def _verify_setting(self, options: TransportOptions) -> bool | str:
+        """requests' ``verify``: certs.d CAs are added to the roots in use (the system's, or
+        the --ca-cert bundle), as Go clients add them to the pool (tlsclientconfig)."""
+        if options.verify is False or not options.ca_files:
+            return options.verify
+        base = options.verify if isinstance(options.verify, str) else _system_bundle()
+        parts: list[bytes] = []
+        for path in (base, *options.ca_files):
+            if path:
+                with contextlib.suppress(OSError):
+                    parts.append(Path(path).read_bytes().rstrip(b"\n") + b"\n")
+        handle, name = tempfile.mkstemp(prefix="diagnose-ca-", suffix=".pem")
+        with os.fdopen(handle, "wb") as out:
+            out.write(b"".join(parts))
+        self._bundle = name
+        return name
 
 
 def _user_agent(options: TransportOptions) -> str:
@@ -294,6 +419,7 @@ class RecordingClient:
         options: TransportOptions = TransportOptions(),
         *,
         secrets: Sequence[str] = (),
+        wire: Wire | None = None,
     ) -> None:
         self._recorder = recorder
         self._strategy = strategy
@@ -308,6 +434,9 @@ class RecordingClient:
         self._timer = threading.Timer(options.timeout, self._watch.abort, args=("deadline",))
         self._timer.daemon = True
         self._timer.start()
+        # A lent wire (a batch's) outlives this client; its owner closes it.
+        self._owns_wire = wire is None
+        self._wire = wire if wire is not None else Wire(options)
         session = requests.Session()
         # No environment magic: no ~/.netrc credentials, no REQUESTS_CA_BUNDLE overriding
         # --ca-cert. Proxies are resolved per request below, like Go's ProxyFromEnvironment.
@@ -315,15 +444,9 @@ class RecordingClient:
         session.headers.clear()
         # Neither docker's nor containers/image's registry client keeps a cookie jar.
         session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-        adapter = _WireAdapter(self._watch, _unverified_context() if options.verify is False else None)
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
+        session.mount("http://", self._wire.adapter)
+        session.mount("https://", self._wire.adapter)
         self._session = session
-        self._bundle: str | None = None  # a temporary CA bundle: the roots plus options.ca_files
-        self._verify = self._verify_setting(options)
-        if options.verify is False:
-            # The user asked for it (--tls-verify=false); the warning would only be noise.
-            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
     # ----------------------------------------------------------------- HttpClient
 
@@ -337,28 +460,9 @@ class RecordingClient:
 
     def close(self) -> None:
         self._timer.cancel()
-        self._session.close()
-        if self._bundle is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(self._bundle)
-            self._bundle = None
-
-    def _verify_setting(self, options: TransportOptions) -> bool | str:
-        """requests' ``verify``: certs.d CAs are added to the roots in use (the system's, or
-        the --ca-cert bundle), as Go clients add them to the pool (tlsclientconfig)."""
-        if options.verify is False or not options.ca_files:
-            return options.verify
-        base = options.verify if isinstance(options.verify, str) else _system_bundle()
-        parts: list[bytes] = []
-        for path in (base, *options.ca_files):
-            if path:
-                with contextlib.suppress(OSError):
-                    parts.append(Path(path).read_bytes().rstrip(b"\n") + b"\n")
-        handle, name = tempfile.mkstemp(prefix="diagnose-ca-", suffix=".pem")
-        with os.fdopen(handle, "wb") as out:
-            out.write(b"".join(parts))
-        self._bundle = name
-        return name
+        # Session.close would close the adapter, which a lent wire shares with other clients.
+        if self._owns_wire:
+            self._wire.close()
 
     def abort(self, reason: str = "interrupted") -> None:
         """Stop this client now: open requests fail at once, later ones are not sent (Ctrl-C)."""
@@ -420,20 +524,21 @@ class RecordingClient:
         note: str | None = None
         hops = 0
         while True:
-            reply, exchange_id = self._hop(
-                step,
-                kind,
-                current_method,
-                current_url,
-                pairs,
-                current_body,
-                follow_redirects=follow_redirects,
-                body_sink=body_sink,
-                max_body=max_body,
-                stream_limit=stream_limit,
-                redirect_of=redirect_of,
-                note=note,
-            )
+            with self._wire.serving(self._watch):
+                reply, exchange_id = self._hop(
+                    step,
+                    kind,
+                    current_method,
+                    current_url,
+                    pairs,
+                    current_body,
+                    follow_redirects=follow_redirects,
+                    body_sink=body_sink,
+                    max_body=max_body,
+                    stream_limit=stream_limit,
+                    redirect_of=redirect_of,
+                    note=note,
+                )
             location = header_value(reply.headers, "Location")
             if (
                 not follow_redirects
@@ -625,8 +730,8 @@ class RecordingClient:
                         stream=True,
                         allow_redirects=False,
                         timeout=(per_io, per_io),
-                        verify=self._verify,
-                        cert=self._options.client_cert,
+                        verify=self._wire.verify,
+                        cert=self._wire.client_cert,
                         proxies={"http": proxy, "https": proxy} if proxy else {},
                     )
                 except SEND_ERRORS as exc:
