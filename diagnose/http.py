@@ -131,3 +131,9 @@ class TransportOptions:
     # the client certificate pair (NAME.cert, NAME.key) for registries that ask for one.
     ca_files: tuple[str, ...] = ()
     client_cert: tuple[str, str] | None = None
+    # The emulated client's connection reuse (Go's http.Transport). keep_alive=False is
+    # DisableKeepAlives: every request opens its own connection (and TLS handshake) and says
+    # ``Connection: close``. idle_per_host is MaxIdleConnsPerHost: connections beyond it are
+    # closed once their request is done (Go's DefaultMaxIdleConnsPerHost is 2).
+    keep_alive: bool = True
+    idle_per_host: int = 2

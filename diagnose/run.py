@@ -130,6 +130,14 @@ def run_pull(
     # certs.d material only where the client verifies: docker reads certs.d only for secure
     # registries (registry/registry.go newTLSConfig: "if isSecure && CertsDir() != \"\""), so
     # an insecure (127.0.0.0/8) registry never gets docker's client certificate either.
+    if docker_family:
+        # docker never reuses a registry connection: every transport it builds for a pull sets
+        # DisableKeepAlives (moby v1.12.6 distribution/registry.go:38-45, a new http.Transport per
+        # V2 endpoint; registry/registry.go:176-183 NewTransport, which the V1 ping and session
+        # use: registry/endpoint_v1.go:79-80, distribution/pull_v1.go:49-54; still so in
+        # v20.10.24 distribution/registry.go:91-97 and v28.0.0 :87-93). Each request pays a
+        # new connection and, over https, a TLS handshake.
+        transport = dataclasses.replace(transport, keep_alive=False)
     material = tls_material_for(strategy, options)
     if material.found and transport.verify is not False:
         transport = dataclasses.replace(

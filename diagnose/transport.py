@@ -21,6 +21,7 @@ import hashlib
 import http.client
 import ipaddress
 import os
+import queue
 import socket
 import ssl
 import tempfile
@@ -216,10 +217,11 @@ def _hand_over(conn: Any, watch: _Watch | None) -> None:
     conn.diagnose_watch = watch
 
 
-def _pool_classes(watch_of: WatchOf) -> dict[str, type[HTTPConnectionPool]]:
+def _pool_classes(watch_of: WatchOf, keep_alive: bool = True) -> dict[str, type[HTTPConnectionPool]]:
     """Connection pools whose connections report to the sending client's watch (urllib3's
     documented hooks): a new socket, the TLS handshake, and a kept-alive connection taken
-    from (or given back to) the pool."""
+    from (or given back to) the pool, which keeps it as the emulated Go client would
+    (``_give_back``)."""
 
     class Conn(HTTPConnection):
         def _new_conn(self) -> socket.socket:
@@ -259,7 +261,7 @@ def _pool_classes(watch_of: WatchOf) -> dict[str, type[HTTPConnectionPool]]:
         def _put_conn(self, conn: Any) -> None:
             if conn is not None:
                 _hand_over(conn, None)
-            super()._put_conn(conn)
+            _give_back(self, conn, keep_alive)
 
     class TlsPool(HTTPSConnectionPool):
         ConnectionCls = TlsConn
@@ -272,9 +274,30 @@ def _pool_classes(watch_of: WatchOf) -> dict[str, type[HTTPConnectionPool]]:
         def _put_conn(self, conn: Any) -> None:
             if conn is not None:
                 _hand_over(conn, None)
-            super()._put_conn(conn)
+            _give_back(self, conn, keep_alive)
 
     return {"http": Pool, "https": TlsPool}
+
+
+def _give_back(pool: HTTPConnectionPool, conn: Any, keep_alive: bool) -> None:
+    """Return a connection to its pool the way Go's transport keeps idle connections.
+
+    Without keep-alive (DisableKeepAlives) it is closed, so the next request dials again. With
+    it, at most the pool's size stay idle (MaxIdleConnsPerHost); one more is closed, silently
+    (urllib3 would log a warning for it, and Go closes it without a word).
+    """
+    if conn is not None and not keep_alive:
+        conn.close()
+    idle = pool.pool
+    if idle is None:  # the pool was closed
+        if conn is not None:
+            conn.close()
+        return
+    try:
+        idle.put(conn, block=False)
+    except queue.Full:
+        if conn is not None:
+            conn.close()
 
 
 class _WireAdapter(requests.adapters.HTTPAdapter):
@@ -289,24 +312,31 @@ class _WireAdapter(requests.adapters.HTTPAdapter):
     """
 
     def __init__(
-        self, watch_of: WatchOf, ssl_context: ssl.SSLContext | None = None, *, pool_size: int = 10
+        self,
+        watch_of: WatchOf,
+        ssl_context: ssl.SSLContext | None = None,
+        *,
+        pool_size: int = 10,
+        keep_alive: bool = True,
     ) -> None:
         self._watch_of = watch_of
         self._ssl_context = ssl_context
+        self._keep_alive = keep_alive
         super().__init__(
             max_retries=Retry(total=0, connect=0, read=False, redirect=False, status=0),
-            pool_maxsize=pool_size,
+            pool_maxsize=max(pool_size, 1),
         )
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         if self._ssl_context is not None:
             kwargs.setdefault("ssl_context", self._ssl_context)
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = _pool_classes(self._watch_of)
+        self.poolmanager.pool_classes_by_scheme = _pool_classes(self._watch_of, self._keep_alive)
 
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
         manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        manager.pool_classes_by_scheme = _pool_classes(self._watch_of)  # proxied sockets are cut too
+        # proxied sockets are cut too
+        manager.pool_classes_by_scheme = _pool_classes(self._watch_of, self._keep_alive)
         return manager
 
 
@@ -322,13 +352,16 @@ class Wire:
     its own session (no cookies), secrets, recorder and deadline.
     """
 
-    def __init__(self, options: TransportOptions, *, pool_size: int = 10) -> None:
+    def __init__(self, options: TransportOptions, *, pool_size: int | None = None) -> None:
         self._local = threading.local()
         self._bundle: str | None = None  # a temporary CA bundle: the roots plus options.ca_files
         self.verify = self._verify_setting(options)
         self.client_cert = options.client_cert
         context = _unverified_context() if options.verify is False else None
-        self.adapter = _WireAdapter(self._current, context, pool_size=pool_size)
+        # A client's own wire keeps as many idle connections per host as the Go client
+        # (options.idle_per_host); a batch's shared wire keeps more (connection_pools.py).
+        size = options.idle_per_host if pool_size is None else pool_size
+        self.adapter = _WireAdapter(self._current, context, pool_size=size, keep_alive=options.keep_alive)
         if options.verify is False:
             # The user asked for it (--tls-verify=false); the warning would only be noise.
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
@@ -517,6 +550,10 @@ class RecordingClient:
         if not _has(pairs, "Accept-Encoding"):
             # Go's transport (docker, skopeo) adds this itself and decodes transparently.
             pairs.append(("Accept-Encoding", "gzip"))
+        if not self._options.keep_alive and not _has(pairs, "Connection"):
+            # Go's transport with DisableKeepAlives asks the server to close (net/http
+            # transport.go persistConn.roundTrip: req.extraHeaders().Set("Connection", "close")).
+            pairs.append(("Connection", "close"))
         self._learn(learned_secrets(pairs))
 
         current_method, current_url, current_body = method.upper(), url, body
