@@ -836,7 +836,17 @@ class RecordingClient:
             if response is not None:
                 response.close()
         cut_at = self._watch.aborted_at
-        if cut_at is not None and io_done is not None and started <= cut_at <= io_done:
+        # A socket timeout that ran to the pull's deadline is the deadline too, even when the
+        # deadline's timer thread has not fired yet (both are set to the same instant).
+        timed_out_at_deadline = (
+            failure is not None
+            and failure.kind is FailureKind.TIMEOUT
+            and io_done is not None
+            and io_done >= self._deadline
+        )
+        if (cut_at is not None and io_done is not None and started <= cut_at <= io_done) or (
+            timed_out_at_deadline
+        ):
             # The deadline (or Ctrl-C) cut this request while it was under way: whatever the
             # socket error looked like, the reason is the deadline, and this step hit it.
             failure = self._cut(step, started, failure)
