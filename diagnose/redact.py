@@ -257,7 +257,7 @@ _ENTITIES = {'"': "&quot;", "&": "&amp;", "<": "&lt;", ">": "&gt;", "'": "&apos;
 _PERCENT_BYTE = re.compile(r"%(?:25)*([0-9a-fA-F]{2})")
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class _Matcher:
     """Finds one secret in text, in every spelling ``_char_pattern`` knows, without paying
     for the full pattern on text that cannot hold an escaped spelling.
@@ -318,12 +318,19 @@ def _secret_regex(secret: str) -> re.Pattern[str]:
     return _pattern(_echoes(*_core(secret)), literal_only=False)
 
 
+@functools.lru_cache(maxsize=64)
+def _matchers(secrets: tuple[str, ...]) -> tuple[_Matcher, ...]:
+    """The matchers of ``secrets``, longest secret first (a secret containing another is
+    removed whole), without duplicates or secrets too short to match only by chance."""
+    usable = {s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH}
+    return tuple(dict.fromkeys(_matcher_for(*_core(s)) for s in sorted(usable, key=len, reverse=True)))
+
+
 def scrub_text(text: str, secrets: Sequence[str]) -> str:
     """Remove caller-given secrets (in every spelling ``_char_pattern`` knows), JWTs, URL
     userinfo and presigned-URL signatures from free text: failure details, bodies, headers."""
-    usable = {s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH}
-    for secret in sorted(usable, key=len, reverse=True):
-        text = _matcher_for(*_core(secret)).sub(REDACTED, text)
+    for matcher in _matchers(tuple(secrets)):
+        text = matcher.sub(REDACTED, text)
     text = _JWT.sub(REDACTED_JWT, text)
     text = _USERINFO_IN_TEXT.sub(lambda m: f"{m.group(1)}:{REDACTED}@", text)
     return _URL_PARAM.sub(_redact_param_match, text)
@@ -364,24 +371,41 @@ def scrub_value(value: T, scrub: Callable[[str], str], *, keep: tuple[type, ...]
 
 
 def _scrub_any(value: Any, scrub: Callable[[str], str], keep: tuple[type, ...]) -> Any:
+    """``value`` with every string scrubbed; a container whose strings all came back
+    unchanged is returned itself, not rebuilt (most of a report is: rebuilding every
+    dataclass cost a compare more CPU than scrubbing)."""
     if isinstance(value, Enum) or value is None or isinstance(value, (bool, int, float, bytes, *keep)):
         return value
     if isinstance(value, str):
         return scrub(value)
     if isinstance(value, tuple):
-        return tuple(_scrub_any(item, scrub, keep) for item in value)
+        items = tuple(_scrub_any(item, scrub, keep) for item in value)
+        return value if type(value) is tuple and _same(items, value) else items
     if isinstance(value, list):
         return [_scrub_any(item, scrub, keep) for item in value]
     if isinstance(value, dict):
         return {_scrub_any(k, scrub, keep): _scrub_any(v, scrub, keep) for k, v in value.items()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changes = {
-            f.name: _scrub_any(getattr(value, f.name), scrub, keep)
-            for f in dataclasses.fields(value)
-            if f.init
-        }
-        return dataclasses.replace(value, **changes)
+        changes = {}
+        for field in dataclasses.fields(value):
+            if field.init:
+                before = getattr(value, field.name)
+                after = _scrub_any(before, scrub, keep)
+                if not _same((after,), (before,)):
+                    changes[field.name] = after
+        return dataclasses.replace(value, **changes) if changes else value
     return value
+
+
+def _same(after: Sequence[object], before: Sequence[object]) -> bool:
+    """Nothing in ``after`` differs from ``before`` (the same objects, or equal strings)."""
+    return all(a is b or (type(a) is str and a == b) for a, b in zip(after, before, strict=True))
+
+
+def memoized(scrub: Callable[[str], str]) -> Callable[[str], str]:
+    """``scrub`` remembering its answers for one pass: a report repeats the same header
+    names, URLs and words hundreds of times."""
+    return functools.lru_cache(maxsize=4096)(scrub)
 
 
 # --------------------------------------------------------------------------- URLs

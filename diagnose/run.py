@@ -39,7 +39,7 @@ from diagnose.pullers.docker_endpoints import pull_docker_endpoints
 from diagnose.pullers.options import PullOptions
 from diagnose.pullers.v2_only import pull_v2_only
 from diagnose.pullers.v2_then_v1 import is_insecure, pull_v2_then_v1
-from diagnose.redact import REDACTED, learned_secrets, redact_headers, scrub_text, scrub_value
+from diagnose.redact import REDACTED, learned_secrets, memoized, redact_headers, scrub_text, scrub_value
 from diagnose.rules import diagnose, identity_diagnosis, tool_failure_diagnosis, with_identity_notes
 from diagnose.tls_material import NO_TLS_MATERIAL, TlsMaterial
 from diagnose.transport import HttpClient, Recorder, RecordingClient, TransportOptions
@@ -448,7 +448,7 @@ def scrub_report(report: Report, secrets: Sequence[str]) -> Report:
     identity included, without any secret any pull knew (a user name equal to the password
     disappears with it), and no string outside the exchanges longer than ``QUOTE_LIMIT``."""
     secrets = tuple(dict.fromkeys(secrets))
-    return bounded(report, lambda text: scrub_text(text, secrets))
+    return bounded(report, memoized(lambda text: scrub_text(text, secrets)))
 
 
 def bounded(value: T, scrub: Callable[[str], str]) -> T:
