@@ -47,12 +47,20 @@ class Cancel:
             member.abort()
 
 
-def run_all(tasks: Sequence[Callable[[], T]], *, cancel: Cancel | None = None, jobs: int = 0) -> list[T]:
+def run_all(
+    tasks: Sequence[Callable[[], T]],
+    *,
+    cancel: Cancel | None = None,
+    jobs: int = 0,
+    meanwhile: Callable[[], object] | None = None,
+) -> list[T]:
     """Every task's result, in task order; at most ``jobs`` at a time (0: all at once).
 
     An exception from a task is raised here (the first in task order). ``KeyboardInterrupt``
     in the calling thread cancels ``cancel`` and propagates at once; the daemon threads end
-    when their clients are cut and never hold the process.
+    when their clients are cut and never hold the process. ``meanwhile`` runs in the calling
+    thread once the first tasks are under way: work for later (imports) that then costs
+    no wall time while the tasks wait on the network.
     """
     slots = threading.BoundedSemaphore(jobs if jobs > 0 else max(len(tasks), 1))
     results: list[T | None] = [None] * len(tasks)
@@ -71,10 +79,14 @@ def run_all(tasks: Sequence[Callable[[], T]], *, cancel: Cancel | None = None, j
             done[index].set()
 
     try:
+        later = [meanwhile] if meanwhile is not None else []
         for index in range(len(tasks)):
             while not slots.acquire(timeout=WAIT_SLICE):
-                pass
+                while later:  # all slots busy: the first tasks are under way
+                    later.pop()()
             threading.Thread(target=work, args=(index,), daemon=True, name=f"task-{index}").start()
+        while later:
+            later.pop()()
         for event in done:
             while not event.wait(WAIT_SLICE):
                 pass

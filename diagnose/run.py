@@ -16,10 +16,8 @@ from typing import TYPE_CHECKING, TypeVar
 
 from diagnose import __version__
 from diagnose.bounds import QUOTE_LIMIT, SCRUB_MARGIN, clip_strings
-from diagnose.clients.catalogue import BY_ID, predict_all, strategies_for
 from diagnose.concurrency import Cancel, run_all
 from diagnose.credentials.identity import Identity
-from diagnose.facts import RunFlags
 from diagnose.model import (
     AuthInfo,
     AuthMode,
@@ -40,14 +38,22 @@ from diagnose.pullers.options import PullOptions
 from diagnose.pullers.v2_only import pull_v2_only
 from diagnose.pullers.v2_then_v1 import is_insecure, pull_v2_then_v1
 from diagnose.redact import REDACTED, learned_secrets, memoized, redact_headers, scrub_text, scrub_value
-from diagnose.rules import diagnose, identity_diagnosis, tool_failure_diagnosis, with_identity_notes
 from diagnose.tls_material import NO_TLS_MATERIAL, TlsMaterial
 from diagnose.transport import HttpClient, Recorder, RecordingClient, TransportOptions
 
 if TYPE_CHECKING:
     from diagnose.connection_pools import ConnectionPools
+    from diagnose.facts import RunFlags
 
 T = TypeVar("T")
+
+
+def warm_analysis() -> None:
+    """Import what reads the pulls (rules, facts, every client model) while they are on the
+    network: run first, the imports cost the start-up of every command that pulls."""
+    import diagnose.clients.catalogue
+    import diagnose.rules  # noqa: F401
+
 
 Puller = Callable[[ImageReference, HttpClient, PullOptions], PullResult]
 
@@ -221,6 +227,8 @@ def guarded_diagnose(
     With ``identities`` (and ``every`` pull, the contrast pull included) the identity rules
     may explain the run instead, unless diagnose itself failed.
     """
+    from diagnose.rules import diagnose, identity_diagnosis, tool_failure_diagnosis, with_identity_notes
+
     try:
         diagnosis = diagnose(pulls, auth, flags)
         if ref is not None and identities and diagnosis.id != "internal-error":
@@ -250,11 +258,13 @@ def run_pulls(
     cancel: Cancel | None = None,
     per_strategy: Mapping[Strategy, PullOptions] | None = None,
     connections: ConnectionPools | None = None,
+    meanwhile: Callable[[], object] | None = warm_analysis,
 ) -> tuple[PullResult, ...]:
     """Every pull at the same time (any number of strategies), sharing one recorder so
     exchange ids are global; Ctrl-C cuts them all (``concurrency.run_all``; a batch passes
     its own ``cancel`` so that one Ctrl-C reaches every reference's pulls). A pull named in
-    ``per_strategy`` runs with its own options (its client's identity)."""
+    ``per_strategy`` runs with its own options (its client's identity). ``meanwhile`` runs
+    while the pulls wait on the network (by default: importing the rules and client models)."""
     recorder = Recorder()
     cancel = cancel or Cancel()
     chosen = per_strategy or {}
@@ -272,7 +282,7 @@ def run_pulls(
         )
         for s in strategies
     ]
-    return tuple(run_all(tasks, cancel=cancel))
+    return tuple(run_all(tasks, cancel=cancel, meanwhile=meanwhile))
 
 
 CONTRAST_OUTCOMES = frozenset({Outcome.UNAUTHORIZED, Outcome.DENIED, Outcome.NOT_FOUND, Outcome.AUTH_FAILED})
@@ -305,6 +315,9 @@ def build_report(
     The rules read every pull: the primary finding answers why the strict pull and docker
     1.12's disagree, the other pulls add further findings; they also feed the client predictions.
     """
+    from diagnose.clients.catalogue import predict_all
+    from diagnose.facts import RunFlags
+
     platform = dict(options).get("platform", "linux/amd64")
     ran = tuple(p.strategy for p in pulls)
     shown = tuple(s for s in (ORIGINAL_PULLS if table is None else table) if s in ran)
@@ -386,6 +399,8 @@ def compare(
     A batch passes its ``connections``: the pulls then reuse the connections earlier
     references kept alive; the report is otherwise the one a single run gives.
     """
+    from diagnose.clients.catalogue import strategies_for
+
     strategies = list(FAMILY_PULLS if clients is None else strategies_for(clients))
     per_strategy: dict[Strategy, PullOptions] = {}
     records: list[PullIdentity] = []
@@ -479,6 +494,7 @@ def replay_report(saved: Report) -> Report:
     evidence stays as captured: exchange ids, ``created`` and the settings are the saved
     ones; ``replayed_at`` says when this happened.
     """
+    from diagnose.clients.catalogue import BY_ID
     from diagnose.replay import ReplayClient, id_source, replay_options, settings_of
 
     ref = saved.reference
