@@ -345,6 +345,14 @@ def _layer_dir(output: Path | None, verify_layers: bool) -> str | None:
     return str(output)
 
 
+def _warm_output(as_json: bool) -> None:
+    """Import the renderer this run will use while its pulls wait on the network."""
+    if as_json:
+        import diagnose.render.json_report
+    else:
+        import diagnose.render.terminal  # noqa: F401
+
+
 def _pull_exit(report: Report) -> ExitCode:
     """0 when every pull the table shows succeeded (the extra pulls feed the client panel);
     3 when diagnose itself failed on the way (a bug: the report keeps the evidence)."""
@@ -682,6 +690,7 @@ def compare(
             identities=identities[0],
             contrast=not no_contrast,
             clients=chosen,
+            meanwhile=lambda: _warm_output(as_json),
         )
     _note(f"diagnose: {len(report.exchanges)} HTTP exchanges in {time.monotonic() - started:.1f}s")
     raise typer.Exit(_emit(report, as_json=as_json, outputs=outputs, curl=curl))

@@ -385,6 +385,7 @@ def compare(
     cancel: Cancel | None = None,
     clients: Sequence[str] | None = None,
     connections: ConnectionPools | None = None,
+    meanwhile: Callable[[], object] | None = None,
 ) -> Report:
     """Run the pulls against the registry, diagnose them and predict what each client prints.
 
@@ -421,6 +422,12 @@ def compare(
         if contrast and strict is not None and strict.used and Strategy.V2_ONLY in strategies:
             strategies.append(Strategy.V2_ONLY_ANONYMOUS)
     learned: list[str] = [s for o in (options, *per_strategy.values()) for s in secrets_of(o)]
+
+    def prepare() -> None:  # while the pulls wait on the network
+        warm_analysis()
+        if meanwhile is not None:
+            meanwhile()
+
     pulls = run_pulls(
         ref,
         options,
@@ -430,6 +437,7 @@ def compare(
         cancel=cancel,
         per_strategy=per_strategy,
         connections=connections,
+        meanwhile=prepare,
     )
     if Strategy.V2_ONLY_ANONYMOUS in strategies:
         if wants_contrast(pulls):
