@@ -25,7 +25,7 @@ from diagnose import __version__
 from diagnose.lab.modes import LabAuth, LabV1
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
     from contextlib import AbstractContextManager
 
     from rich.console import Console
@@ -956,6 +956,22 @@ def demo(
     raise typer.Exit(ExitCode.OK)
 
 
+def app_for(args: Sequence[str]) -> typer.Typer:
+    """The app with only the command ``args`` names. Typer reads the signature of every
+    registered command on each run (half of it for the other six, ~10 ms); they matter only
+    to the top-level help and to a mistyped command's error, which get the whole app."""
+    import copy
+
+    name = next((arg for arg in args if not arg.startswith("-")), None)
+    for info in app.registered_commands:
+        callback_name = info.callback.__name__ if info.callback else ""
+        if (info.name or callback_name.replace("_", "-")) == name:
+            narrowed = copy.copy(app)
+            narrowed.registered_commands = [info]
+            return narrowed
+    return app
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app; map every failure to an exit code, never a traceback."""
     _tolerate_narrow_encodings()
@@ -967,7 +983,7 @@ def main(argv: list[str] | None = None) -> None:
         _stderr().print(f"diagnose: error: {exc}", markup=False)
         sys.exit(ExitCode.USAGE)
     try:
-        code = app(args=args, prog_name="diagnose", standalone_mode=False)
+        code = app_for(args)(args=args, prog_name="diagnose", standalone_mode=False)
     except UsageProblem as exc:
         _stderr().print(f"diagnose: error: {exc}", markup=False)
         sys.exit(ExitCode.USAGE)

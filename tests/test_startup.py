@@ -107,3 +107,21 @@ def test_compare_table_uses_rich() -> None:
     modules, done = imported("compare", "127.0.0.1:9/app:1", "--timeout", "2")
     assert done.returncode == 1, done.stderr[-2000:]
     assert "rich.table" in modules
+
+
+def test_a_command_runs_in_an_app_of_its_own_with_the_same_help() -> None:
+    """``app_for`` hands typer only the named command: its help and its errors are the
+    whole app's; no name, or a mistyped one, gets the whole app."""
+    from typer.testing import CliRunner
+
+    from diagnose.cli import app, app_for
+
+    assert [c.callback for c in app_for(["compare", "x"]).registered_commands] == [
+        c.callback for c in app.registered_commands if c.callback and c.callback.__name__ == "compare"
+    ]
+    assert app_for(["--help"]) is app and app_for(["comapre"]) is app
+    runner = CliRunner()
+    for args in (["compare", "--help"], ["explain", "--help"], ["compare"], ["ref", "--bogus"]):
+        whole = runner.invoke(app, args)
+        alone = runner.invoke(app_for(args), args)
+        assert (alone.exit_code, alone.output) == (whole.exit_code, whole.output)
