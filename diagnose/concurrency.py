@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Protocol, TypeVar, cast
 
 T = TypeVar("T")
@@ -98,3 +100,70 @@ def run_all(
         if error is not None:
             raise error
     return cast(list[T], results)  # every task stored its result (no error was raised)
+
+
+class _Turns:
+    """Which of the tasks started together may take the next exchange id."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._next = 0
+        self._passed: set[int] = set()
+
+    def wait(self, index: int) -> None:
+        with self._cond:
+            self._cond.wait_for(lambda: self._next >= index)
+
+    def pass_on(self, index: int) -> None:
+        with self._cond:
+            self._passed.add(index)
+            while self._next in self._passed:
+                self._next += 1
+            self._cond.notify_all()
+
+
+@dataclass(slots=True)
+class _Ticket:
+    turns: _Turns
+    index: int
+    used: bool = field(default=False)
+
+
+_TICKET: ContextVar[_Ticket | None] = ContextVar("diagnose_ticket", default=None)
+
+
+def in_turn(take: Callable[[], T]) -> T:
+    """``take()`` (the recorder handing out an exchange id), in task order for the first request
+    of each task ``run_in_order`` started: task i's first id comes after task i-1's, whichever
+    thread the scheduler runs first, so a report numbers concurrent layer requests by layer.
+    Outside such a task, or for a task's later requests, ``take()`` runs at once."""
+    ticket = _TICKET.get()
+    if ticket is None or ticket.used:
+        return take()
+    ticket.turns.wait(ticket.index)
+    try:
+        return take()
+    finally:
+        ticket.used = True
+        ticket.turns.pass_on(ticket.index)
+
+
+def run_in_order(tasks: Sequence[Callable[[], T]], limit: int) -> list[T]:
+    """Independent requests of one pull at the same time, as the emulated client sends them:
+    at most ``limit`` at once (0: all), started in task order, results in task order, and
+    exchange ids in task order (``in_turn``). An exception from a task is raised here."""
+    if len(tasks) <= 1 or limit == 1:
+        return [task() for task in tasks]
+    turns = _Turns()
+
+    def ticketed(index: int, task: Callable[[], T]) -> Callable[[], T]:
+        def run() -> T:
+            _TICKET.set(_Ticket(turns, index))  # this task's thread has a context of its own
+            try:
+                return task()
+            finally:
+                turns.pass_on(index)  # a task that sent nothing must not hold the others
+
+        return run
+
+    return run_all([ticketed(i, task) for i, task in enumerate(tasks)], jobs=limit)

@@ -147,8 +147,9 @@ class ReplayClient:
         return self._strategy
 
     def exchanges(self) -> tuple[Exchange, ...]:
+        """Served and added exchanges by id, as ``RecordingClient`` gives them."""
         with self._lock:
-            return tuple(self._mine)
+            return tuple(sorted(self._mine, key=lambda e: e.id))
 
     def close(self) -> None:
         """Nothing to release; present for symmetry with ``RecordingClient``."""

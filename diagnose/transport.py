@@ -46,6 +46,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.retry import Retry
 
 from diagnose import __version__
+from diagnose.concurrency import in_turn
 from diagnose.http import DEFAULT_MAX_BODY as DEFAULT_MAX_BODY
 from diagnose.http import RECORDED_BODY_LIMIT as RECORDED_BODY_LIMIT
 from diagnose.http import BodySink as BodySink
@@ -114,6 +115,10 @@ class Recorder:
             self._body_budget = max(self._body_budget - recorded, 0)
 
     def next_id(self) -> int:
+        # Concurrent layer requests of a pull take their ids in layer order (concurrency.in_turn).
+        return in_turn(self._take_id)
+
+    def _take_id(self) -> int:
         with self._lock:
             self._last_id += 1
             return self._last_id
@@ -488,8 +493,9 @@ class RecordingClient:
         return self._strategy
 
     def exchanges(self) -> tuple[Exchange, ...]:
+        """This client's exchanges by id (concurrent requests finish in any order)."""
         with self._lock:
-            return tuple(self._mine)
+            return tuple(sorted(self._mine, key=lambda e: e.id))
 
     def close(self) -> None:
         self._timer.cancel()

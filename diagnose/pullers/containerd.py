@@ -19,11 +19,13 @@ raises on registry misbehaviour; the message comes from the ``containerd`` clien
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import partial
 from urllib.parse import urlencode
 
 from diagnose.challenge import Challenge, parse_challenges
 from diagnose.clients import containerd as wording
 from diagnose.clients.base import PullFacts
+from diagnose.concurrency import run_in_order
 from diagnose.http import DEFAULT_MAX_BODY, BodySink, HttpClient, Reply
 from diagnose.model import (
     ImageReference,
@@ -68,6 +70,10 @@ CLIENT = "ctr (containerd 1.6)"
 ACCEPT = ", ".join((DOCKER_V2, DOCKER_LIST, OCI_MANIFEST, OCI_INDEX, "*/*"))
 MAX_ANSWERS = 6  # retryRequest: no retry once more than five answers were seen
 OAUTH_FALLBACK = frozenset({400, 401, 404})  # authorizer.go: POST unsupported, use GET
+PARALLEL_CHILDREN = 0
+"""No limit: ctr makes a download limiter only for --max-concurrent-downloads (containerd
+v1.6.20 pull.go:211-215), so images.Dispatch starts the config and every layer at once
+(images/handlers.go:154-188, one errgroup goroutine per child)."""
 
 
 def registry_base(ref: ImageReference, options: PullOptions) -> str:
@@ -115,15 +121,7 @@ class _Pull:
                         Outcome.UNSUPPORTED, PullError(step="platform", detail=detail, kind=StepKind.MANIFEST)
                     )
                 manifest = self.fetch_manifest(chosen, "platform manifest")
-            if manifest.config_digest:
-                self.blob("config", manifest.config_digest, verify=True, is_config=True)
-            for number, digest in enumerate(manifest.layer_digests, start=1):
-                self.blob(
-                    f"layer {number}/{len(manifest.layer_digests)}",
-                    digest,
-                    verify=self.options.verify_layers,
-                    size=declared_size(manifest, number - 1),
-                )
+            self.children(manifest)
         except _Stop as stop:
             return self.result(stop.outcome, stop.error)
         return self.result(Outcome.OK, None)
@@ -330,6 +328,37 @@ class _Pull:
             )
         self.steps.append(step_for(label, "GET", reply, f"200 {short_type(manifest.media_type)}"))
         return manifest
+
+    def children(self, manifest: Manifest) -> None:
+        """The config and the layers, all at once (``PARALLEL_CHILDREN``). containerd's errgroup
+        reports the first error in time and cancels the rest; diagnose lets every request end
+        and reports the first by position (config, then the layers in order), so the report
+        does not depend on which answer happened to come first. Steps stay in that order."""
+        total = len(manifest.layer_digests)
+        jobs: list[tuple[str, str, bool, bool, int | None]] = []
+        if manifest.config_digest:
+            jobs.append(("config", manifest.config_digest, True, True, None))
+        for number, digest in enumerate(manifest.layer_digests, start=1):
+            size = declared_size(manifest, number - 1)
+            jobs.append((f"layer {number}/{total}", digest, self.options.verify_layers, False, size))
+        lanes = [replace(self, steps=[], notes=[], tokens=[]) for _ in jobs]
+        tasks = [partial(lane.child, *job) for lane, job in zip(lanes, jobs, strict=True)]
+        first: _Stop | None = None
+        for lane, stop in zip(lanes, run_in_order(tasks, PARALLEL_CHILDREN), strict=True):
+            self.steps.extend(lane.steps)
+            self.notes.extend(n for n in lane.notes if n not in self.notes)
+            self.tokens.extend(lane.tokens)
+            first = first or stop
+        if first is not None:
+            raise first
+
+    def child(self, label: str, digest: str, verify: bool, is_config: bool, size: int | None) -> _Stop | None:
+        """One blob, on a lane of its own: None when it is there, else how the pull ends."""
+        try:
+            self.blob(label, digest, verify=verify, is_config=is_config, size=size)
+        except _Stop as stop:
+            return stop
+        return None
 
     def blob(
         self, label: str, digest: str, *, verify: bool, is_config: bool = False, size: int | None = None

@@ -15,10 +15,12 @@ raises on registry misbehaviour; the message comes from the ``docker-20.10`` cli
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 from diagnose.challenge import Challenge, find_challenge, parse_challenges
 from diagnose.clients import docker
 from diagnose.clients.base import PullFacts
+from diagnose.concurrency import run_in_order
 from diagnose.http import DEFAULT_MAX_BODY, HttpClient, Reply
 from diagnose.model import (
     FailureKind,
@@ -65,6 +67,10 @@ CLIENT = "docker 20.10 (graph-driver store)"
 # distribution.ManifestMediaTypes() as moby 20.10 registers them (schema2, list, schema1, OCI)
 ACCEPT = (DOCKER_V2, DOCKER_LIST, DOCKER_V1_SIGNED, OCI_MANIFEST, OCI_INDEX)
 READABLE = frozenset({DOCKER_V2, DOCKER_V1_SIGNED, OCI_MANIFEST})
+
+PARALLEL_LAYERS = 3
+"""dockerd's --max-concurrent-downloads default (moby v20.10.24 daemon/config/config.go:29
+DefaultMaxConcurrentDownloads; v28.0.0 :32): the download manager's transfer limit."""
 
 
 def pull_endpoints(ref: ImageReference, options: PullOptions) -> tuple[str, ...]:
@@ -186,11 +192,55 @@ class _Pull:
         auth_only = [h for h in headers if h[0] == "Authorization"]
         if manifest.config_digest:
             self.blob(base, "config", manifest.config_digest, auth_only, basic, verify=True, is_config=True)
-        for number, digest in enumerate(manifest.layer_digests, start=1):
-            label = f"layer {number}/{len(manifest.layer_digests)}"
-            size = declared_size(manifest, number - 1)
-            self.blob(base, label, digest, auth_only, basic, verify=self.options.verify_layers, size=size)
+        self.layers(base, manifest, auth_only, basic)
         return _Attempt(Outcome.OK, transport_ok=True)
+
+    def layers(
+        self, base: str, manifest: Manifest, headers: list[tuple[str, str]], basic: tuple[str, str] | None
+    ) -> None:
+        """Every layer through the download manager, ``PARALLEL_LAYERS`` at a time, queued in
+        layer order. The error docker reports is the top-most failing layer's: each layer
+        waits for its parent's result and takes the parent's error only when its own download
+        worked (moby v20.10.24 distribution/xfer/download.go:333-340; the pull waits for the
+        top layer: :208-212). Steps stay in layer order whatever finished first."""
+        total = len(manifest.layer_digests)
+        lanes = [replace(self, steps=[], notes=[], tokens=[]) for _ in manifest.layer_digests]
+        tasks = [
+            partial(
+                lane.layer,
+                base,
+                f"layer {number}/{total}",
+                digest,
+                headers,
+                basic,
+                declared_size(manifest, number - 1),
+            )
+            for number, (lane, digest) in enumerate(zip(lanes, manifest.layer_digests, strict=True), start=1)
+        ]
+        failed: _Attempt | None = None
+        for lane, attempt in zip(lanes, run_in_order(tasks, PARALLEL_LAYERS), strict=True):
+            self.steps.extend(lane.steps)
+            self.notes.extend(n for n in lane.notes if n not in self.notes)
+            self.tokens.extend(lane.tokens)
+            failed = attempt or failed
+        if failed is not None:
+            raise _Stop(failed)
+
+    def layer(
+        self,
+        base: str,
+        label: str,
+        digest: str,
+        headers: list[tuple[str, str]],
+        basic: tuple[str, str] | None,
+        size: int | None,
+    ) -> _Attempt | None:
+        """One layer, on a lane of its own: None when it is there, else how it failed."""
+        try:
+            self.blob(base, label, digest, headers, basic, verify=self.options.verify_layers, size=size)
+        except _Stop as stop:
+            return stop.attempt
+        return None
 
     def authenticate(
         self, base: str, challenges: tuple[Challenge, ...], headers: list[tuple[str, str]]

@@ -13,10 +13,12 @@ registry misbehaviour: every failure becomes a ``PullResult`` with evidence.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 
 from diagnose.challenge import Challenge, find_challenge, parse_challenges
 from diagnose.clients import longer_than_declared, skopeo, stopped_at_declared_size
+from diagnose.concurrency import run_in_order
 from diagnose.http import HttpClient, Reply
 from diagnose.layer_files import LayerFile
 from diagnose.model import (
@@ -68,6 +70,10 @@ CLIENT = "skopeo (containers-image >= 5.33)"
 ACCEPT = (OCI_MANIFEST, DOCKER_V2, DOCKER_V1_SIGNED, DOCKER_V1, DOCKER_LIST, OCI_INDEX)
 
 OK_MESSAGE = skopeo.COPY_DONE  # skopeo copy's last progress line
+
+PARALLEL_LAYERS = 6
+"""Layers containers/image copies at once: copy/copy.go:39 maxParallelDownloads (df7e80d2),
+taken in layer order (copy/single.go:517-525, a semaphore acquired before each goroutine)."""
 
 # Single-image manifests containers-image reads (manifest/docker_schema1.go, docker_schema2.go,
 # oci.go).
@@ -275,38 +281,63 @@ class _Pull:
         self.steps.append(step_for("config", "GET", reply, "200 digest ok"))
 
     def check_layers(self, manifest: Manifest) -> None:
+        """Every layer is checked, ``PARALLEL_LAYERS`` at a time; the error reported is the
+        first by layer index (copy/single.go:541-545 reads the results in order once every
+        layer's goroutine is done), and the steps are in layer order whatever finished first."""
         total = len(manifest.layer_digests)
-        for number, digest in enumerate(manifest.layer_digests, start=1):
-            label = f"layer {number}/{total}"
-            url = f"{self.base}/v2/{self.ref.path}/blobs/{digest}"
-            if self.options.verify_layers:
-                self.verify_layer(label, url, digest, declared_size(manifest, number - 1))
-                continue
-            reply = self.client.send(
-                label, "HEAD", url, kind=StepKind.LAYER, headers=self.request_headers(), basic_auth=self.basic
-            )
-            if reply.failure is not None or reply.status != 200:
-                self.steps.append(step_for(label, "HEAD", reply, reply_words(reply)))
-                if reply.failure is None:
-                    # A HEAD answer has no body, so the registry's reason is missing; skopeo
-                    # GETs blobs anyway. Ask again with GET (a capped body) for the evidence.
-                    reply = self.client.send(
-                        f"{label} (GET for the error body)",
-                        "GET",
-                        url,
-                        kind=StepKind.LAYER,
-                        headers=self.request_headers(),
-                        basic_auth=self.basic,
-                        max_body=64 * 1024,
-                    )
-                    self.steps.append(step_for(f"{label} (GET)", "GET", reply, reply_words(reply)))
-                    if reply.status == 200:
-                        self.notes.append(
-                            f"{label}: HEAD failed but GET succeeded; skopeo (GET) would pull it"
-                        )
-                        continue
-                raise self.fail_reply(label, reply, self.blob_message(digest, reply))
-            self.steps.append(step_for(label, "HEAD", reply, "200 present"))
+        lanes = [replace(self, steps=[], notes=[], tokens=[]) for _ in manifest.layer_digests]
+        tasks = [
+            partial(lane.check_layer, number, total, digest, declared_size(manifest, number - 1))
+            for number, (lane, digest) in enumerate(zip(lanes, manifest.layer_digests, strict=True), start=1)
+        ]
+        stops = run_in_order(tasks, PARALLEL_LAYERS)
+        first: PullResult | None = None
+        for lane, stop in zip(lanes, stops, strict=True):
+            self.steps.extend(lane.steps)
+            self.notes.extend(lane.notes)
+            self.tokens.extend(lane.tokens)
+            first = first or stop
+        if first is not None:
+            # rebuilt here: the lane's result holds only its own steps and the exchanges so far
+            raise _Stop(self.result(first.outcome, first.message, first.error))
+
+    def check_layer(self, number: int, total: int, digest: str, size: int | None) -> PullResult | None:
+        """One layer (on a lane of its own): None when present, else the result it ends with."""
+        try:
+            self._check_layer(number, total, digest, size)
+        except _Stop as stop:
+            return stop.result
+        return None
+
+    def _check_layer(self, number: int, total: int, digest: str, size: int | None) -> None:
+        label = f"layer {number}/{total}"
+        url = f"{self.base}/v2/{self.ref.path}/blobs/{digest}"
+        if self.options.verify_layers:
+            self.verify_layer(label, url, digest, size)
+            return
+        reply = self.client.send(
+            label, "HEAD", url, kind=StepKind.LAYER, headers=self.request_headers(), basic_auth=self.basic
+        )
+        if reply.failure is not None or reply.status != 200:
+            self.steps.append(step_for(label, "HEAD", reply, reply_words(reply)))
+            if reply.failure is None:
+                # A HEAD answer has no body, so the registry's reason is missing; skopeo
+                # GETs blobs anyway. Ask again with GET (a capped body) for the evidence.
+                reply = self.client.send(
+                    f"{label} (GET for the error body)",
+                    "GET",
+                    url,
+                    kind=StepKind.LAYER,
+                    headers=self.request_headers(),
+                    basic_auth=self.basic,
+                    max_body=64 * 1024,
+                )
+                self.steps.append(step_for(f"{label} (GET)", "GET", reply, reply_words(reply)))
+                if reply.status == 200:
+                    self.notes.append(f"{label}: HEAD failed but GET succeeded; skopeo (GET) would pull it")
+                    return
+            raise self.fail_reply(label, reply, self.blob_message(digest, reply))
+        self.steps.append(step_for(label, "HEAD", reply, "200 present"))
 
     def verify_layer(self, label: str, url: str, digest: str, size: int | None = None) -> None:
         # --output DIR: the layer is written as it streams (memory stays flat), kept if verified.

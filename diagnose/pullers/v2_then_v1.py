@@ -22,12 +22,14 @@ import ipaddress
 import json
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from urllib.parse import urlsplit
 
 from diagnose.challenge import Challenge
 from diagnose.clients import docker112, longer_than_declared, stopped_at_declared_size
 from diagnose.clients.docker112 import ManifestKind, V2Error, V2ErrorKind
+from diagnose.concurrency import run_in_order
 from diagnose.http import HttpClient, Reply
 from diagnose.model import (
     FailureKind,
@@ -70,6 +72,10 @@ CLIENT = "docker 1.12.6"
 
 # Only the start of a layer is read unless --layers asks for all of it: enough for an error body.
 BLOB_PEEK = 64 * 1024
+
+PARALLEL_LAYERS = 3
+"""docker 1.12's --max-concurrent-downloads default (moby v1.12.6 daemon/config.go:24
+defaultMaxConcurrentDownloads): the layer download manager's transfer limit."""
 
 INDEX_SERVER = "https://index.docker.io"
 # moby v1.12.6 reference/reference.go:174-187 maps only index.docker.io to docker.io (diagnose's
@@ -391,11 +397,9 @@ class _Pull:
             attempt = self.v2_config(endpoint, manifest.config_digest, basic)
             if attempt is not None:
                 return attempt
-        for number, digest in enumerate(manifest.layer_digests, start=1):
-            label = f"layer {number}/{len(manifest.layer_digests)}"
-            attempt = self.v2_layer(endpoint, label, digest, basic, declared_size(manifest, number - 1))
-            if attempt is not None:
-                return attempt
+        attempt = self.v2_layers(endpoint, manifest, basic)
+        if attempt is not None:
+            return attempt
         self.output.append(docker112.digest_line(shown_digest))
         message = docker112.downloaded_status_line(self.ref.familiar)
         return Attempt(True, message, Outcome.OK, confirmed_v2=True, transport_ok=True)
@@ -476,6 +480,35 @@ class _Pull:
             return Attempt(False, message, Outcome.INTEGRITY_ERROR, error=error)
         self.steps.append(step_for("config", "GET", reply, "200 digest ok"))
         return None
+
+    def v2_layers(
+        self, endpoint: Endpoint, manifest: Manifest, basic: tuple[str, str] | None
+    ) -> Attempt | None:
+        """Every layer through the download manager, ``PARALLEL_LAYERS`` at a time, queued in
+        layer order (M12 distribution/xfer/download.go:91-151). The error docker reports is the
+        top-most failing layer's: a layer takes its parent's error only when its own download
+        worked (download.go:295-308), and the pull waits for the top layer (:176-180). Steps
+        stay in layer order whatever finished first."""
+        total = len(manifest.layer_digests)
+        lanes = [replace(self, steps=[], notes=[], tokens=[], output=[]) for _ in manifest.layer_digests]
+        tasks = [
+            partial(
+                lane.v2_layer,
+                endpoint,
+                f"layer {number}/{total}",
+                digest,
+                basic,
+                declared_size(manifest, number - 1),
+            )
+            for number, (lane, digest) in enumerate(zip(lanes, manifest.layer_digests, strict=True), start=1)
+        ]
+        failed: Attempt | None = None
+        for lane, attempt in zip(lanes, run_in_order(tasks, PARALLEL_LAYERS), strict=True):
+            self.steps.extend(lane.steps)
+            self.notes.extend(n for n in lane.notes if n not in self.notes)
+            self.tokens.extend(lane.tokens)
+            failed = attempt or failed
+        return failed
 
     def v2_layer(
         self,
@@ -842,22 +875,20 @@ class _Pull:
                     url_text = docker112.url_error("Get", reply.url, self.transport_text(reply))
                     return docker112.v1_json_transport_error(url_text), "v1 json", reply
                 return docker112.v1_json_error(reply.status or 0), "v1 json", reply
-        for layer_id in layers:
-            reply = self.client.send(
-                "v1 layer",
-                "GET",
-                f"{data}images/{layer_id}/layer",
-                kind=StepKind.V1_LAYER,
-                headers=extra,
-                basic_auth=basic,
-                max_body=BLOB_PEEK,
-            )
+        # pull_v1.go:235: the layers go through the same download manager as V2's, so
+        # PARALLEL_LAYERS at a time and the top-most failing layer's error (see v2_layers).
+        get = partial(
+            self.client.send, kind=StepKind.V1_LAYER, headers=extra, basic_auth=basic, max_body=BLOB_PEEK
+        )
+        tasks = [partial(get, "v1 layer", "GET", f"{data}images/{layer_id}/layer") for layer_id in layers]
+        failed: tuple[str, str, Reply | None] | None = None
+        for layer_id, reply in zip(layers, run_in_order(tasks, PARALLEL_LAYERS), strict=True):
             self.steps.append(step_for("v1 layer", "GET", reply, reply_words(reply)))
             if reply.failure is not None:
-                return docker112.v1_layer_error(0, layer_id), "v1 layer", reply
-            if reply.status != 200:
-                return docker112.v1_layer_error(reply.status or 0, layer_id), "v1 layer", reply
-        return None
+                failed = docker112.v1_layer_error(0, layer_id), "v1 layer", reply
+            elif reply.status != 200:
+                failed = docker112.v1_layer_error(reply.status or 0, layer_id), "v1 layer", reply
+        return failed
 
     def v1_credentials_for(
         self, data: str, extra: list[tuple[str, str]], basic: tuple[str, str] | None
