@@ -934,13 +934,18 @@ class RecordingClient:
         progress = self._options.progress if sink is not None else None
         # With a stream limit, never ask for more than one byte past it (issue 6 item 16).
         stream_chunk = STREAM_CHUNK if stream_limit is None else max(1, min(STREAM_CHUNK, stream_limit + 1))
+        applied = timeout  # the socket's read timeout now
         while True:
             remaining = self._deadline - time.monotonic()
             if remaining <= 0:
                 return bytes(kept), total, truncated, _deadline_failure(total, started, timeout, step), None
             read_timeout = min(timeout, remaining)
-            if read_timeout < timeout:  # near the deadline: the next read must not outlast it
+            # Near the deadline the next read must not outlast it. Shortened in steps, not at
+            # every chunk: a system call per MiB was 8% of a layer's streaming time.
+            shorten = read_timeout < applied - TIMEOUT_STEP or read_timeout < min(applied, TIMEOUT_STEP)
+            if shorten:
                 _set_socket_timeout(raw, read_timeout)
+                applied = read_timeout
             try:
                 if sink is not None:
                     data = raw.read(stream_chunk, decode_content=True)
@@ -978,6 +983,11 @@ class RecordingClient:
 def _utc_now_ms() -> str:
     """Wall-clock start of a request, ms precision: HAR viewers and the waterfall need it."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+TIMEOUT_STEP = 0.5
+"""Seconds a body read may outlast the pull's deadline at most (the deadline timer cuts the
+socket anyway): the read timeout is shortened when it is this much above what is left."""
 
 
 def _set_socket_timeout(raw: Any, seconds: float) -> None:
