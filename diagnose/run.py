@@ -156,7 +156,10 @@ def run_pull(
     if cancel is not None:
         cancel.register(client)
     try:
-        return bounded(guarded(PULLERS[strategy], ref, client, options), client.scrub)
+        # The exchanges were redacted as they were recorded, by this client with these secrets,
+        # and scrub_report goes over them again with every pull's: here only the rest (the
+        # message, errors, quotes of answers), which is a small part of a pull's strings.
+        return bounded(guarded(PULLERS[strategy], ref, client, options), client.scrub, keep=(Exchange,))
     finally:
         if learned is not None:
             learned.extend(client.secrets())
@@ -474,11 +477,12 @@ def scrub_report(report: Report, secrets: Sequence[str]) -> Report:
     return bounded(report, memoized(lambda text: scrub_text(text, secrets)))
 
 
-def bounded(value: T, scrub: Callable[[str], str]) -> T:
+def bounded(value: T, scrub: Callable[[str], str], *, keep: tuple[type, ...] = ()) -> T:
     """``value`` scrubbed and cut (``bounds.py``): cut with a margin first, so megabytes of a
-    quoted body are never scrubbed, then scrubbed, then cut at the limit."""
+    quoted body are never scrubbed, then scrubbed, then cut at the limit. Instances of
+    ``keep`` are left as they are."""
     value = clip_strings(value, QUOTE_LIMIT + SCRUB_MARGIN)
-    return clip_strings(scrub_value(value, scrub), QUOTE_LIMIT)
+    return clip_strings(scrub_value(value, scrub, keep=keep), QUOTE_LIMIT)
 
 
 def recognisable_secrets(exchanges: Sequence[Exchange]) -> tuple[str, ...]:

@@ -5,6 +5,7 @@ Real servers on 127.0.0.1: keep-alive handlers for the transport, the lab for wh
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,12 @@ import pytest
 
 from diagnose.connection_pools import ConnectionPools
 from diagnose.lab import LAB_USERS, LabConfig, start_lab
-from diagnose.model import Strategy
+from diagnose.model import AuthInfo, AuthMode, Strategy
+from diagnose.reference import parse_reference
+from diagnose.render.json_report import render_json
+from diagnose.run import build_report, scrub_report
 from diagnose.transport import Recorder, RecordingClient, TransportOptions
+from tests.factories import scenario_both_ok
 from tests.helpers_http import QuietHandler, serve
 from tests.test_batch import run, stable
 
@@ -212,3 +217,18 @@ def test_a_head_answer_leaves_its_connection_open_for_the_next_request() -> None
         assert client.send("manifest", "GET", server.url("/v2/x/manifests/1")).status == 200
     assert [e.new_connection for e in client.exchanges()] == [True, False, False]
     assert [e.response.body_size for e in client.exchanges() if e.response is not None][:2] == [1234, 1234]
+
+
+def test_the_report_pass_scrubs_exchanges_with_secrets_another_pull_learned() -> None:
+    """Each pull scrubs its own result's messages only (its exchanges were redacted as they were
+    recorded); a secret that only another pull learned, or one learned after an exchange was
+    recorded, must still leave every exchange in the final pass (``scrub_report``)."""
+    secret = "tok-0123456789abcdef"
+    v2, docker = scenario_both_ok()
+    leaked = v2.exchanges[-1]
+    assert leaked.response is not None
+    answer = dataclasses.replace(leaked.response, body=f'{{"echo": "{secret}"}}')
+    v2 = dataclasses.replace(v2, exchanges=(*v2.exchanges[:-1], dataclasses.replace(leaked, response=answer)))
+    report = build_report(parse_reference("busybox"), (v2, docker), AuthInfo(AuthMode.ANONYMOUS, "none"))
+    assert secret in render_json(report)
+    assert secret not in render_json(scrub_report(report, [secret]))
