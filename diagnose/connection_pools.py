@@ -23,9 +23,12 @@ exchanges a single run has, and no secret of one reference can reach another's r
   (v1.6.20 remotes/docker/authorizer.go, pkg/cri/server/image_pull.go ``registryHosts``,
   remotes/docker/config/hosts.go ``ConfigureHosts``).
 
-Keeping connections alive is therefore diagnose's own saving, not an imitation: it changes
-no request and no answer, only what a step costs, and ``new_connection`` says so. This module
-must not send, record or know any secret: it only owns and closes the wires.
+Keeping connections alive from one image to the next is therefore diagnose's own saving, not
+an imitation: it changes no request and no answer, only what a step costs, and
+``new_connection`` says so. It only helps the pulls whose client keeps connections alive within
+a pull (the strict and the containerd pulls): docker's pulls keep none (``keep_alive=False``,
+their wire closes every connection it is given back), in a batch as alone. This module must not
+send, record or know any secret: it only owns and closes the wires.
 """
 
 from __future__ import annotations
