@@ -39,9 +39,6 @@ from diagnose.http import TransportOptions
 from diagnose.model import Strategy
 from diagnose.transport import Wire
 
-POOL_PER_JOB = 8
-"""Idle connections kept per host and pull kind, per reference running at the same time."""
-
 
 class ConnectionPools:
     """The wires of one batch, made on first use; thread-safe (references run ``--jobs`` at a time)."""
@@ -49,7 +46,7 @@ class ConnectionPools:
     def __init__(self, jobs: int = 1) -> None:
         self._lock = threading.Lock()
         self._wires: dict[tuple[Strategy, TransportOptions], Wire] = {}
-        self._pool_size = max(10, POOL_PER_JOB * max(jobs, 1))
+        self._jobs = max(jobs, 1)
         self._closed = False
 
     def wire_for(self, strategy: Strategy, options: TransportOptions) -> Wire | None:
@@ -61,7 +58,9 @@ class ConnectionPools:
                 return None
             wire = self._wires.get(key)
             if wire is None:
-                wire = self._wires[key] = Wire(options, pool_size=self._pool_size)
+                # As many idle connections per host as the clients of the references running
+                # at the same time would keep together (each its MaxIdleConnsPerHost).
+                wire = self._wires[key] = Wire(options, pool_size=options.idle_per_host * self._jobs)
             return wire
 
     def close(self) -> None:
