@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import hashlib
 import http.client
 import ipaddress
@@ -44,6 +45,7 @@ from urllib3._collections import HTTPHeaderDict
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.retry import Retry
+from urllib3.util.ssl_ import create_urllib3_context
 
 from diagnose import __version__
 from diagnose.concurrency import in_turn
@@ -251,6 +253,7 @@ def _pool_classes(watch_of: WatchOf, keep_alive: bool = True) -> dict[str, type[
             return sock
 
         def connect(self) -> None:
+            _share_context(self)
             super().connect()
             # The TLS socket replaces (and detaches) the plain one: the watch must hold it.
             _hand_over(self, watch_of())
@@ -282,6 +285,29 @@ def _pool_classes(watch_of: WatchOf, keep_alive: bool = True) -> dict[str, type[
             _give_back(self, conn, keep_alive)
 
     return {"http": Pool, "https": TlsPool}
+
+
+def _share_context(conn: HTTPSConnection) -> None:
+    """Give a verifying connection the TLS context of its trust roots, made once per process.
+
+    Left to itself urllib3 builds a context for every connection and parses the CA bundle into
+    it (the system's 140 roots: tens of ms of CPU); docker's pulls dial for every request, so a
+    run against a public registry paid that a dozen times. The context holds exactly what urllib3
+    would have put in it, so the handshake on the wire is the same.
+    """
+    plain = conn.ca_cert_dir is None and conn.ca_cert_data is None and conn.key_password is None
+    if conn.ssl_context is None and conn.ca_certs and plain and conn.ssl_version is None:
+        conn.ssl_context = _verified_context(conn.ca_certs, conn.cert_file, conn.key_file)
+        conn.ca_certs = conn.cert_file = conn.key_file = None
+
+
+@functools.lru_cache(maxsize=16)
+def _verified_context(ca_certs: str, cert_file: str | None, key_file: str | None) -> ssl.SSLContext:
+    context = create_urllib3_context(cert_reqs=ssl.CERT_REQUIRED)
+    context.load_verify_locations(cafile=ca_certs)
+    if cert_file:
+        context.load_cert_chain(cert_file, key_file)
+    return context
 
 
 def _give_back(pool: HTTPConnectionPool, conn: Any, keep_alive: bool) -> None:

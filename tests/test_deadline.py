@@ -226,3 +226,28 @@ def test_each_exchange_says_whether_it_opened_a_connection(tls: bool) -> None:
     # One connection, kept alive and reused, as Go's transport does (a HEAD too: it has no
     # body to read, and Go returns its connection to the pool); TLS only on the first.
     assert facts == [(True, tls), (False, False), (False, False), (False, False)]
+
+
+def test_verifying_connections_share_one_tls_context_per_trust_store() -> None:
+    """A client that dials for every request (docker) parses its CA bundle once, not per
+    connection; the connections still verify (an untrusted server is refused)."""
+    from diagnose.transport import _verified_context
+
+    _verified_context.cache_clear()
+    with serve(KeepAlive, tls=True) as server:
+        assert server.ca_path is not None
+        options = TransportOptions(timeout=10, verify=server.ca_path, keep_alive=False)
+        with RecordingClient(Recorder(), Strategy.V2_THEN_V1, options) as client:
+            for step in ("ping", "manifest", "config"):
+                assert client.send(step, "GET", server.url("/v2/")).status == 200
+        assert [e.new_connection for e in client.exchanges()] == [True, True, True]
+        assert _verified_context.cache_info().misses == 1  # one context, loaded once
+    # The shared context still verifies: a server whose certificate that CA did not sign is refused.
+    with serve(KeepAlive, tls=True) as first, serve(KeepAlive, tls=True) as second:
+        assert first.ca_path is not None
+        options = TransportOptions(timeout=10, verify=first.ca_path, keep_alive=False)
+        with RecordingClient(Recorder(), Strategy.V2_THEN_V1, options) as client:
+            trusted = client.send("ping", "GET", first.url("/v2/"))
+            untrusted = client.send("ping", "GET", second.url("/v2/"))
+    assert trusted.status == 200
+    assert untrusted.failure is not None and "certificate verify failed" in untrusted.failure.detail
