@@ -107,6 +107,11 @@ class HttpClient(Protocol):
         """Every exchange this client recorded, in order."""
         ...
 
+    def new_connections(self) -> None:
+        """From now on send on connections of a new pool, as a client that builds a new Go
+        ``http.Transport`` midway does (containerd's fetcher): nothing opened so far is reused."""
+        ...
+
 
 ProgressSink = Callable[[str, str, int, "int | None"], None]
 """``(pull, step, bytes so far, Content-Length or None)``, called as a streamed body (a layer)

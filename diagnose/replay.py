@@ -154,6 +154,10 @@ class ReplayClient:
     def close(self) -> None:
         """Nothing to release; present for symmetry with ``RecordingClient``."""
 
+    def new_connections(self) -> None:
+        """A recording has no connections to renew: each served exchange keeps its recorded
+        ``new_connection`` and ``tls_handshake``."""
+
     def refuse(
         self, step: str, method: str, url: str, detail: str, *, kind: StepKind = StepKind.OTHER
     ) -> int:

@@ -501,6 +501,7 @@ class RecordingClient:
         # A lent wire (a batch's) outlives this client; its owner closes it.
         self._owns_wire = wire is None
         self._wire = wire if wire is not None else Wire(options)
+        self._retired: list[Wire] = []  # wires replaced by new_connections, closed with the client
         session = requests.Session()
         # No environment magic: no ~/.netrc credentials, no REQUESTS_CA_BUNDLE overriding
         # --ca-cert. Proxies are resolved per request below, like Go's ProxyFromEnvironment.
@@ -528,6 +529,18 @@ class RecordingClient:
         # Session.close would close the adapter, which a lent wire shares with other clients.
         if self._owns_wire:
             self._wire.close()
+        for wire in self._retired:
+            wire.close()
+        self._retired = []
+
+    def new_connections(self) -> None:
+        """Later requests go out on a wire of their own, as through a new Go ``http.Transport``:
+        no connection opened so far is reused (the earlier ones are closed with the client)."""
+        if self._owns_wire:
+            self._retired.append(self._wire)
+        self._wire, self._owns_wire = Wire(self._options), True
+        self._session.mount("http://", self._wire.adapter)
+        self._session.mount("https://", self._wire.adapter)
 
     def abort(self, reason: str = "interrupted") -> None:
         """Stop this client now: open requests fail at once, later ones are not sent (Ctrl-C)."""

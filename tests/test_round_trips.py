@@ -17,7 +17,7 @@ import pytest
 
 from diagnose.concurrency import in_turn, run_in_order
 from diagnose.lab import Lab
-from diagnose.model import Exchange, Outcome, PullResult, Strategy, header_value
+from diagnose.model import Exchange, Outcome, PullResult, StepKind, Strategy, header_value
 from diagnose.pullers.common import DOCKER_V2
 from diagnose.pullers.common import V2_VERSION_HEADER as V2_HEADER
 from diagnose.pullers.options import PullOptions
@@ -239,3 +239,28 @@ def test_concurrent_tasks_take_exchange_ids_in_task_order() -> None:
     assert run_in_order([task(i) for i in range(4)], 0) == [0, 1, 2, 3]
     assert [taken[i] for i in (0, 1, 3)] == sorted(taken[i] for i in (0, 1, 3))
     assert taken[0] == 1, "the slow first task still took the first id"
+
+
+def test_containerd_fetches_on_a_new_transport_and_asks_for_a_token_again(lab: Lab) -> None:
+    """ctr's Fetcher gets a new http.Transport and a new authorizer (containerd v1.6.20
+    remotes/docker/config/hosts.go ConfigureHosts, called for Resolve and again for Fetcher):
+    the manifest GET goes out on a new connection without the token Resolve got, is answered
+    401, and the token is fetched a second time; the blobs then reuse the fetcher's connection."""
+    ref = parse_reference(f"{lab.registry_host}/library/busybox")
+    transport = TransportOptions(verify=False, timeout=10)
+    (pull,) = run_pulls(ref, PullOptions(tls_verify=False), transport, (Strategy.CONTAINERD,))
+    assert pull.outcome is Outcome.OK, pull.message
+    order = [(e.step, e.request.method, e.response.status if e.response else None) for e in pull.exchanges]
+    assert order[:6] == [
+        ("manifest", "HEAD", 401),
+        ("token", "GET", 200),
+        ("manifest", "HEAD", 200),
+        ("manifest", "GET", 401),
+        ("token", "GET", 200),
+        ("manifest", "GET", 200),
+    ], order
+    assert all(status == 200 and step != "token" for step, _, status in order[6:]), order
+    registry = [e.new_connection for e in pull.exchanges if e.kind is not StepKind.TOKEN]
+    # Resolve's connection, reused once; the fetcher's, reused by its next request
+    assert registry[:5] == [True, False, True, False, False], order
+    assert len(pull.tokens) == 2

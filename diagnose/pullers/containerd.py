@@ -110,7 +110,9 @@ class _Pull:
     def run(self) -> PullResult:
         self.base = registry_base(self.ref, self.options)
         try:
-            manifest = self.resolve()
+            resolved = self.resolve()
+            self.new_fetcher()
+            manifest = self.fetch_manifest(resolved, "manifest") if isinstance(resolved, str) else resolved
             if manifest.is_index:
                 chosen = choose_platform(manifest, self.options.platform, match_variant=True)
                 if chosen is None:
@@ -272,8 +274,20 @@ class _Pull:
 
     # -- resolve, then fetch ----------------------------------------------------------------
 
-    def resolve(self) -> Manifest:
-        """Resolver.Resolve: HEAD the manifest (by digest: then the blob), first error wins."""
+    def new_fetcher(self) -> None:
+        """ctr asks the resolver for a Fetcher after Resolve, and the hosts function behind it
+        builds a new http.Transport and a new authorizer on every call (containerd v1.6.20
+        remotes/docker/config/hosts.go:75-160 ConfigureHosts, called by resolver.go:437-440
+        base() from both Resolve :222 and Fetcher :398; pull.go:131-136): the fetch starts on
+        new connections and without the token Resolve got, so its first request is answered
+        401 and the token is fetched again."""
+        self.client.new_connections()
+        self.bearer, self.token, self.basic = None, None, None
+
+    def resolve(self) -> Manifest | str:
+        """Resolver.Resolve: HEAD the manifest (by digest: then the blob), first error wins.
+
+        The digest to fetch, or, when the HEAD named none, the manifest Resolve read with GET."""
         ref = self.ref.reference_in_repo
         paths = [f"manifests/{ref}"]
         if self.ref.digest is not None:
@@ -302,7 +316,7 @@ class _Pull:
             if not digest or length is None:
                 self.notes.append("no Docker-Content-Digest header: containerd GETs the manifest instead")
                 return self.fetch_manifest(ref, "manifest")
-            return self.fetch_manifest(digest, "manifest")
+            return digest
         if first is not None:
             raise _Stop(*first)
         error = (
