@@ -145,13 +145,22 @@ def test_batch_reuses_connections_and_each_report_equals_a_single_run(
     # Every later reference starts each pull on a connection an earlier one kept alive (the
     # layers that go out together may still need more than were kept idle), except docker's
     # pulls: docker keeps no registry connection at all (DisableKeepAlives), so each of their
-    # requests dials, in a batch as in a single run.
+    # requests dials, in a batch as in a single run; and containerd's fetch runs on
+    # the transport ctr builds anew after the resolve, so it dials again.
     docker = {Strategy.V2_THEN_V1.value, Strategy.DOCKER_ENDPOINTS.value}
+    containerd = Strategy.CONTAINERD.value
     for report in batch[1:]:
         firsts = {s: new for s, new in _first_per_strategy(report).items() if s not in docker}
         dialled = [e["new_connection"] for e in _answered(report) if e["strategy"] in docker]
         assert firsts == dict.fromkeys(firsts, False) and Strategy.V2_ONLY.value in firsts
+        ctd = [e for e in _answered(report) if e["strategy"] == containerd]
+        gets = [
+            i
+            for i, e in enumerate(ctd)
+            if e["request"]["method"] == "GET" and "/manifests/" in e["request"]["url"]
+        ]
         assert dialled == [True] * len(dialled) and dialled
+        assert all(ctd[i]["new_connection"] for i in gets[:1])
 
 
 def test_no_token_or_password_of_any_reference_reaches_a_batch_output(

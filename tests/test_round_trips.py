@@ -131,10 +131,11 @@ BLOBS = {_digest(b): b for b in (CONFIG, *LAYERS)}
 BOUNDS = {"skopeo/": 6, "docker/1.12": 3, "docker/20": 3, "containerd/": 7}
 
 
-def layered_registry() -> tuple[type[QuietHandler], dict[str, int]]:
+def layered_registry(missing: frozenset[str] = frozenset()) -> tuple[type[QuietHandler], dict[str, int]]:
     """An open registry with a 6-layer image. A blob request of a pull is held until as many of
     that pull's blob requests are in flight as its client allows at once (5 s at most), so the
-    server observes the client's real concurrency; the highest count per client is returned."""
+    server observes the client's real concurrency; the highest count per client is returned.
+    With ``missing`` (digests answered 404), nothing is held."""
     cond = threading.Condition()
     arrived: dict[str, int] = {}
     in_flight: dict[str, int] = {}
@@ -158,13 +159,13 @@ def layered_registry() -> tuple[type[QuietHandler], dict[str, int]]:
                 self.reply(200, MANIFEST, headers)  # a HEAD gets the headers alone
                 return
             digest = path.rsplit("/", 1)[-1]
-            body = BLOBS.get(digest)
+            body = None if digest in missing else BLOBS.get(digest)
             if "/blobs/" not in path or body is None:
                 self.reply(404, b'{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown"}]}')
                 return
             agent = self.headers.get("User-Agent", "")
             family = next((f for f in BOUNDS if agent.startswith(f)), "")
-            if body is not CONFIG or family == "containerd/":
+            if not missing and (body is not CONFIG or family == "containerd/"):
                 self.hold(family)
             self.reply(200, body, [("Content-Type", "application/octet-stream")])
 
@@ -264,3 +265,27 @@ def test_containerd_fetches_on_a_new_transport_and_asks_for_a_token_again(lab: L
     # Resolve's connection, reused once; the fetcher's, reused by its next request
     assert registry[:5] == [True, False, True, False, False], order
     assert len(pull.tokens) == 2
+
+
+def test_which_failing_layer_each_client_reports() -> None:
+    """Layers 2 and 4 are missing and every layer is tried. containers/image reports the first
+    by index (copy/single.go reads the results in order), ctr too in diagnose's deterministic
+    reading; docker's download manager reports the top-most failing layer (a layer takes its
+    parent's error only when its own download worked: distribution/xfer/download.go)."""
+    missing = frozenset({_digest(LAYERS[1]), _digest(LAYERS[3])})
+    handler, _ = layered_registry(missing)
+    with serve(handler) as server:
+        ref = parse_reference(f"127.0.0.1:{server.port}/library/layered:1")
+        pulls = run_pulls(
+            ref, PullOptions(tls_verify=False), TransportOptions(verify=False, timeout=30), FAMILY_PULLS
+        )
+    failed = {p.strategy: p.error.step if p.error else None for p in pulls}
+    assert failed == {
+        Strategy.V2_ONLY: "layer 2/6",
+        Strategy.V2_THEN_V1: "layer 4/6",
+        Strategy.DOCKER_ENDPOINTS: "layer 4/6",
+        Strategy.CONTAINERD: "layer 2/6",
+    }
+    for pull in pulls:
+        tried = [s.label for s in pull.steps if s.label.startswith("layer") and "(GET)" not in s.label]
+        assert tried == [f"layer {n}/6" for n in range(1, 7)], (pull.strategy, tried)
