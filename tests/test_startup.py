@@ -7,6 +7,7 @@ of one process is the thing measured) and reads the modules it imported from std
 from __future__ import annotations
 
 import functools
+import json
 import os
 import subprocess
 import sys
@@ -97,6 +98,8 @@ def test_compare_imports_what_a_pull_needs_and_not_the_lab() -> None:
     modules, done = imported("compare", "127.0.0.1:9/app:1", "--json", "--timeout", "2")
     assert done.returncode == 1, done.stderr[-2000:]
     assert {"requests", "diagnose.pullers.v2_only", "diagnose.run"} <= modules
+    # The entry point leaves without tearing the interpreter down: the report is still whole.
+    assert json.loads(done.stdout)["pulls"] and done.stdout.endswith("\n")
     assert under(modules, *LAB, "diagnose.lab.wire") == set()
     # A scripted run (JSON out, stderr not a terminal) needs no terminal library, and no
     # option-validation library either (typer 0.29 would import pydantic for each run).
