@@ -67,19 +67,23 @@ class LatencyProxy:
 
     async def _serve(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         half = self.rtt_ms / 2000.0
+        writers = [client_writer]
         try:
             upstream_reader, upstream_writer = await asyncio.open_connection(*self.target)
-        except OSError:
-            client_writer.close()
-            return
-        await asyncio.gather(
-            _pipe(client_reader, upstream_writer, half, first_extra=2 * half),
-            _pipe(upstream_reader, client_writer, half, first_extra=0.0),
-            return_exceptions=True,
-        )
-        for writer in (client_writer, upstream_writer):
-            with contextlib.suppress(OSError, RuntimeError):
-                writer.close()
+            writers.append(upstream_writer)
+            await asyncio.gather(
+                _pipe(client_reader, upstream_writer, half, first_extra=2 * half),
+                _pipe(upstream_reader, client_writer, half, first_extra=0.0),
+                return_exceptions=True,
+            )
+        except (OSError, asyncio.CancelledError):
+            # Stopping cancels the open connections: ending quietly here keeps asyncio's
+            # stream callback from logging each cancelled task as an error.
+            pass
+        finally:
+            for writer in writers:
+                with contextlib.suppress(OSError, RuntimeError):
+                    writer.close()
 
 
 async def _pipe(
