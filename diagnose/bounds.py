@@ -12,13 +12,6 @@ This module must not redact, word client messages or do I/O; it only cuts.
 
 from __future__ import annotations
 
-from typing import TypeVar
-
-from diagnose.model import Exchange
-from diagnose.redact import scrub_value
-
-T = TypeVar("T")
-
 QUOTE_LIMIT = 4096
 """Characters of any one string outside the exchanges (a message, a note, an explanation)."""
 
@@ -32,9 +25,3 @@ def clip(text: str, limit: int = QUOTE_LIMIT) -> str:
     if len(text) <= limit:
         return text
     return f"{text[:limit]}… ({len(text) - limit} more characters; the exchange keeps the answer)"
-
-
-def clip_strings(value: T, limit: int = QUOTE_LIMIT) -> T:
-    """``value`` with every string cut at ``limit``, except inside exchanges (the evidence,
-    capped by the transport when it was recorded)."""
-    return scrub_value(value, lambda text: clip(text, limit), keep=(Exchange,))

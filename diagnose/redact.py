@@ -358,43 +358,78 @@ def _redact_param_value(name: str, value: str) -> str:
     return REDACTED
 
 
-def scrub_value(value: T, scrub: Callable[[str], str], *, keep: tuple[type, ...] = ()) -> T:
+def scrub_value(
+    value: T,
+    scrub: Callable[[str], str],
+    *,
+    keep: tuple[type, ...] = (),
+    within: tuple[type, Callable[[str], str]] | None = None,
+) -> T:
     """``value`` with ``scrub`` applied to every string inside it, however deep.
 
     Walks frozen dataclasses, tuples, lists and dicts (keys too), so a field added to the
     model later is scrubbed without anyone remembering to (issue: ``registry_errors`` and
     ``challenge_error`` once were not). Enum members, and instances of ``keep``, are kept as
-    they are.
+    they are. Inside an instance of ``within[0]`` the strings get ``within[1]`` instead (one
+    walk that scrubs the evidence and cuts everything else, ``run.bounded``).
     """
-    result: Any = _scrub_any(value, scrub, keep)
+    result: Any = _Walker(scrub, keep, within).walk(value)
     return cast(T, result)
 
 
-def _scrub_any(value: Any, scrub: Callable[[str], str], keep: tuple[type, ...]) -> Any:
-    """``value`` with every string scrubbed; a container whose strings all came back
-    unchanged is returned itself, not rebuilt (most of a report is: rebuilding every
-    dataclass cost a compare more CPU than scrubbing)."""
-    if isinstance(value, Enum) or value is None or isinstance(value, (bool, int, float, bytes, *keep)):
-        return value
-    if isinstance(value, str):
-        return scrub(value)
-    if isinstance(value, tuple):
-        items = tuple(_scrub_any(item, scrub, keep) for item in value)
-        return value if type(value) is tuple and _same(items, value) else items
-    if isinstance(value, list):
-        return [_scrub_any(item, scrub, keep) for item in value]
-    if isinstance(value, dict):
-        return {_scrub_any(k, scrub, keep): _scrub_any(v, scrub, keep) for k, v in value.items()}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+class _Walker:
+    """One scrubbing walk; a container whose strings all came back unchanged is returned
+    itself, not rebuilt (most of a report is: rebuilding every dataclass cost a compare more
+    CPU than scrubbing)."""
+
+    __slots__ = ("atoms", "keep", "scrub", "within")
+
+    def __init__(
+        self,
+        scrub: Callable[[str], str],
+        keep: tuple[type, ...],
+        within: tuple[type, Callable[[str], str]] | None,
+    ) -> None:
+        self.scrub = scrub
+        self.keep = keep
+        self.atoms = (Enum, bool, int, float, bytes, type(None), *keep)  # StrEnum is a str: first
+        self.within = within
+
+    def walk(self, value: Any) -> Any:
+        if isinstance(value, self.atoms):
+            return value
+        if isinstance(value, str):
+            return self.scrub(value)
+        if self.within is not None and isinstance(value, self.within[0]):
+            return _Walker(self.within[1], self.keep, None).walk(value)
+        if isinstance(value, tuple):
+            items = tuple(self.walk(item) for item in value)
+            return value if type(value) is tuple and _same(items, value) else items
+        if isinstance(value, list):
+            return [self.walk(item) for item in value]
+        if isinstance(value, dict):
+            return {self.walk(k): self.walk(v) for k, v in value.items()}
+        names = _init_fields(type(value))
+        if names is None:
+            return value
         changes = {}
-        for field in dataclasses.fields(value):
-            if field.init:
-                before = getattr(value, field.name)
-                after = _scrub_any(before, scrub, keep)
-                if not _same((after,), (before,)):
-                    changes[field.name] = after
+        for name in names:
+            before = getattr(value, name)
+            after = self.walk(before)
+            if after is not before and not (type(after) is str and after == before):
+                changes[name] = after
         return dataclasses.replace(value, **changes) if changes else value
-    return value
+
+
+_FIELDS: dict[type, tuple[str, ...] | None] = {}
+
+
+def _init_fields(cls: type) -> tuple[str, ...] | None:
+    """The fields ``dataclasses.replace`` takes, per dataclass (None: not a dataclass)."""
+    if cls not in _FIELDS:
+        is_data = dataclasses.is_dataclass(cls)
+        _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls) if f.init) if is_data else None
+    return _FIELDS[cls]
 
 
 def _same(after: Sequence[object], before: Sequence[object]) -> bool:

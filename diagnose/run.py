@@ -15,7 +15,7 @@ from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
 from diagnose import __version__
-from diagnose.bounds import QUOTE_LIMIT, SCRUB_MARGIN, clip_strings
+from diagnose.bounds import QUOTE_LIMIT, SCRUB_MARGIN, clip
 from diagnose.concurrency import Cancel, run_all
 from diagnose.credentials.identity import Identity
 from diagnose.model import (
@@ -481,8 +481,12 @@ def bounded(value: T, scrub: Callable[[str], str], *, keep: tuple[type, ...] = (
     """``value`` scrubbed and cut (``bounds.py``): cut with a margin first, so megabytes of a
     quoted body are never scrubbed, then scrubbed, then cut at the limit. Instances of
     ``keep`` are left as they are."""
-    value = clip_strings(value, QUOTE_LIMIT + SCRUB_MARGIN)
-    return clip_strings(scrub_value(value, scrub, keep=keep), QUOTE_LIMIT)
+
+    def quoted(text: str) -> str:
+        return clip(scrub(clip(text, QUOTE_LIMIT + SCRUB_MARGIN)), QUOTE_LIMIT)
+
+    # One walk: the exchanges (the evidence, capped when recorded) are only scrubbed.
+    return scrub_value(value, quoted, keep=keep, within=(Exchange, scrub))
 
 
 def recognisable_secrets(exchanges: Sequence[Exchange]) -> tuple[str, ...]:
