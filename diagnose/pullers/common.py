@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import urlencode, urlsplit
 
 from diagnose.challenge import Challenge, find_challenge, parse_challenges
@@ -29,6 +30,23 @@ from diagnose.model import (
 )
 from diagnose.redact import redact_url
 from diagnose.tokens import token_from_answer
+
+
+class Lane(Protocol):
+    """A pull's record (or one layer's lane of it): steps, notes and token grants."""
+
+    steps: list[PullStep]
+    notes: list[str]
+    tokens: list[TokenGrant]
+
+
+def absorb(pull: Lane, lane: Lane) -> None:
+    """Append a layer lane's record to its pull (in layer order, whatever finished first);
+    a note several layers made is kept once."""
+    pull.steps.extend(lane.steps)
+    pull.notes.extend(n for n in lane.notes if n not in pull.notes)
+    pull.tokens.extend(lane.tokens)
+
 
 # Manifest media types (distribution-spec, OCI image-spec).
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"

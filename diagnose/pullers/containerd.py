@@ -46,6 +46,7 @@ from diagnose.pullers.common import (
     OCI_INDEX,
     OCI_MANIFEST,
     Manifest,
+    absorb,
     choose_platform,
     content_type,
     declared_size,
@@ -359,9 +360,7 @@ class _Pull:
         tasks = [partial(lane.child, *job) for lane, job in zip(lanes, jobs, strict=True)]
         first: _Stop | None = None
         for lane, stop in zip(lanes, run_in_order(tasks, PARALLEL_CHILDREN), strict=True):
-            self.steps.extend(lane.steps)
-            self.notes.extend(n for n in lane.notes if n not in self.notes)
-            self.tokens.extend(lane.tokens)
+            absorb(self, lane)
             first = first or stop
         if first is not None:
             raise first

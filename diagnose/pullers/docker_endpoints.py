@@ -44,6 +44,7 @@ from diagnose.pullers.common import (
     OCI_INDEX,
     OCI_MANIFEST,
     Manifest,
+    absorb,
     choose_platform,
     content_type,
     declared_size,
@@ -219,9 +220,7 @@ class _Pull:
         ]
         failed: _Attempt | None = None
         for lane, attempt in zip(lanes, run_in_order(tasks, PARALLEL_LAYERS), strict=True):
-            self.steps.extend(lane.steps)
-            self.notes.extend(n for n in lane.notes if n not in self.notes)
-            self.tokens.extend(lane.tokens)
+            absorb(self, lane)
             failed = attempt or failed
         if failed is not None:
             raise _Stop(failed)

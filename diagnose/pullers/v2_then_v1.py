@@ -49,6 +49,7 @@ from diagnose.model import (
 )
 from diagnose.pullers.common import (
     Manifest,
+    absorb,
     choose_platform,
     content_type,
     declared_size,
@@ -504,9 +505,7 @@ class _Pull:
         ]
         failed: Attempt | None = None
         for lane, attempt in zip(lanes, run_in_order(tasks, PARALLEL_LAYERS), strict=True):
-            self.steps.extend(lane.steps)
-            self.notes.extend(n for n in lane.notes if n not in self.notes)
-            self.tokens.extend(lane.tokens)
+            absorb(self, lane)
             failed = attempt or failed
         return failed
 
