@@ -276,9 +276,9 @@ def run_figures(
             # library) reads, verifies and writes the layer (--output).
             mine = copies / f"ours-{number}"
             shutil.rmtree(mine, ignore_errors=True)
-            strict = ["--clients", "containers-image-current", "--output", str(mine), "--timeout", "600"]
+            alone = ["--clients", "containers-image-current", "--output", str(mine), "--timeout", "600"]
             order = [
-                ([*diagnose, "compare", big, *ca, "--layers", *strict, "--json"], env_py, ours),
+                ([*diagnose, "compare", big, *ca, "--layers", *alone, "--json"], env_py, ours),
                 (copy, skopeo_env, theirs),
             ]
             if number % 2:
