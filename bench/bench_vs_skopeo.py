@@ -228,7 +228,7 @@ def run_figures(
     # 2. one reference, several round-trip times: every client family's pull (the default),
     # then the strict pull alone (`--clients containers-image-current`: skopeo's own work)
     strict = "containers-image-current"
-    shapes = (
+    shapes: tuple[tuple[str, list[str]], ...] = (
         ("every client family's pull", []),
         (f"the strict pull alone, `--clients {strict}`", ["--clients", strict]),
     )
