@@ -273,21 +273,20 @@ def _compare_batch(
             check_outputs(targets)
         except OutputProblem as exc:  # refused before any request
             raise UsageProblem(str(exc)) from None
-    err = _stderr()
     lock = threading.Lock()
     finished = [0]
     started = time.monotonic()
-    err.print(f"diagnose: comparing {len(references)} references, {jobs} at a time…", markup=False)
+    _note(f"diagnose: comparing {len(references)} references, {jobs} at a time…")
 
     def done(index: int, report: Report) -> None:
         with lock:
             finished[0] += 1
             row = summary_row(report)
             outcomes = " ".join(f"{s}={o}" for s, o in row.outcomes)
-            err.print(f"[{finished[0]}/{len(references)}] {row.reference}: {outcomes}", markup=False)
+            _note(f"[{finished[0]}/{len(references)}] {row.reference}: {outcomes}")
 
     reports = run_batch(references, one, jobs=jobs, done=done)
-    err.print(f"diagnose: {len(reports)} references in {time.monotonic() - started:.1f}s", markup=False)
+    _note(f"diagnose: {len(reports)} references in {time.monotonic() - started:.1f}s")
     files = [(t, render_json(r) + "\n") for t, r in zip(targets, reports, strict=True)] if targets else []
     problems = write_outputs(files)
     if as_json:
@@ -297,7 +296,7 @@ def _compare_batch(
 
         render_batch_table([summary_row(r) for r in reports], _stdout())
     for problem in problems:
-        err.print(f"diagnose: could not write {problem}", markup=False)
+        _note(f"diagnose: could not write {problem}")
     return ExitCode.OK if all(p.ok for r in reports for p in r.pulls) else ExitCode.PULL_FAILED
 
 

@@ -128,3 +128,12 @@ def test_a_command_runs_in_an_app_of_its_own_with_the_same_help() -> None:
         whole = runner.invoke(app, args)
         alone = runner.invoke(app_for(args), args)
         assert (alone.exit_code, alone.output) == (whole.exit_code, whole.output)
+
+
+def test_a_scripted_batch_imports_no_terminal_library(tmp_path: Path) -> None:
+    refs = tmp_path / "refs.txt"
+    refs.write_text("127.0.0.1:9/app:1\n127.0.0.1:9/app:2\n", encoding="utf-8")
+    modules, done = imported("compare", "--file", str(refs), "--json", "--timeout", "2")
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "[2/2]" in done.stderr  # progress is still printed, plainly
+    assert under(modules, "rich") == set()
