@@ -406,3 +406,32 @@ def test_markdown_long_body_is_cut_and_failures_are_shown() -> None:
     md = render_markdown(f.report((replace(v2, exchanges=(*v2.exchanges[:-1], big)), fb)))
     assert "x" * 5000 not in md
     assert "… (5000 bytes)" in md
+
+
+def test_each_pull_shows_an_origin_only_where_it_changes() -> None:
+    """The table every renderer draws (``steps.table_rows``): a step names its host when the
+    same pull's step before was elsewhere (or there was none), only the path otherwise; a row
+    a pull has no step in does not count as its step before."""
+    from diagnose.render.steps import relative_url, table_rows
+
+    def shown(report: Report) -> list[tuple[str, list[str | None]]]:
+        return [
+            (row.label, [relative_url(c.step.url, c.previous_origin) if c else None for c in cells])
+            for row, cells in table_rows(report, report.pulls)
+        ]
+
+    token = "https://auth.docker.io/token?scope=repository:library/busybox:pull&service=registry.docker.io"
+    manifest = "https://registry-1.docker.io/v2/library/busybox/manifests/latest"
+    assert shown(f.report(f.scenario_both_ok())) == [
+        ("ping", ["https://registry-1.docker.io/v2/"] * 2),
+        ("token", [token] * 2),
+        ("manifest", [manifest] * 2),  # back from the token server: the host again
+    ]
+    assert shown(f.report(f.scenario_tag_missing())) == [
+        ("ping", ["https://registry:5000/v2/"] * 2),
+        ("manifest", ["/v2/busybox/manifests/x"] * 2),
+        ("v1 ping", [None, "/v1/_ping"]),
+        ("v1 images", [None, "/v1/repositories/busybox/images"]),
+    ]
+    markdown = render_markdown(f.report(f.scenario_tag_missing()))
+    assert "`GET /v2/busybox/manifests/x`" in markdown and "`GET /v1/_ping`" in markdown

@@ -19,12 +19,13 @@ from diagnose.render.har import start_times
 from diagnose.render.markdown import KEY_HEADERS, REQUEST_HEADERS, visible_line_endings
 from diagnose.render.safe_text import printable, sanitize_report
 from diagnose.render.steps import (
-    align,
     claims_words,
     origin,
     outcome_words,
+    relative_url,
     result_words,
     shown_pulls,
+    table_rows,
     verdict,
 )
 
@@ -73,27 +74,23 @@ def _status_class(exchange: Exchange | None, ok: bool) -> str:
 
 def _steps_table(report: Report) -> str:
     pulls = shown_pulls(report)
-    exchanges = {e.id: e for e in report.exchanges}
     head = "".join(
         f"<th>{_e(p.strategy.value)}<br><span class=muted>{_e(p.client)}</span></th>" for p in pulls
     )
     rows = [f"<table class=steps><thead><tr><th>step</th>{head}</tr></thead><tbody>"]
-    previous: list[str | None] = [None] * len(pulls)
-    for row in align(pulls):
+    for row, found in table_rows(report, pulls):
         cells = [f"<th>{_e(row.label)}</th>"]
-        for index, step in enumerate(row.steps):
-            if step is None:
+        for cell in found:
+            if cell is None:
                 cells.append("<td></td>")
                 continue
-            here = origin(step.url)
-            url = step.url if here != previous[index] else step.url[len(here) :] or "/"
-            previous[index] = here or previous[index]
-            exchange = exchanges.get(step.exchange_id) if step.exchange_id is not None else None
+            step = cell.step
+            url = relative_url(step.url, cell.previous_origin)
             ok = step.status is not None and step.status < 400
-            words = result_words(step, exchange)
+            words = result_words(step, cell.exchange)
             cells.append(
                 f"<td><code>{_e(step.method)} {_e(url)}</code><br>"
-                f"<span class={_status_class(exchange, ok)}>{_e(words)}</span></td>"
+                f"<span class={_status_class(cell.exchange, ok)}>{_e(words)}</span></td>"
             )
         rows.append("<tr>" + "".join(cells) + "</tr>")
     rows.append("</tbody></table>")

@@ -17,12 +17,12 @@ from diagnose.render.identities import identity_lines
 from diagnose.render.safe_text import md_block, md_code, md_sentence, printable, sanitize_report
 from diagnose.render.sequence import sequence_diagram
 from diagnose.render.steps import (
-    align,
     claims_words,
-    origin,
     outcome_words,
+    relative_url,
     result_words,
     shown_pulls,
+    table_rows,
     verdict,
 )
 
@@ -147,22 +147,17 @@ def _cell(text: str) -> str:
 def _side_by_side(report: Report) -> list[str]:
     """The steps of the shown pulls, aligned by kind; the origin shown where it changes."""
     pulls = shown_pulls(report)
-    exchanges = {e.id: e for e in report.exchanges}
     header = ["step", *(f"{p.strategy.value} ({_md_escape(p.client)})" for p in pulls)]
     out = ["| " + " | ".join(_cell(h) for h in header) + " |", "|" + "---|" * len(header)]
-    previous: list[str | None] = [None] * len(pulls)
-    for row in align(pulls):
+    for row, found in table_rows(report, pulls):
         cells = [_code(row.label)]
-        for index, step in enumerate(row.steps):
-            if step is None:
+        for cell in found:
+            if cell is None:
                 cells.append("")
                 continue
-            here = origin(step.url)
-            url = step.url if here != previous[index] else step.url[len(here) :] or "/"
-            previous[index] = here or previous[index]
-            exchange = exchanges.get(step.exchange_id) if step.exchange_id is not None else None
-            words = _md_escape(result_words(step, exchange))
-            cells.append(f"{_code(f'{step.method} {url}')}<br>{words}")
+            url = relative_url(cell.step.url, cell.previous_origin)
+            words = _md_escape(result_words(cell.step, cell.exchange))
+            cells.append(f"{_code(f'{cell.step.method} {url}')}<br>{words}")
         out.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return out
 

@@ -10,7 +10,7 @@ this module must not print, decide a diagnosis or hold client wording (``clients
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -107,6 +107,32 @@ def align(pulls: Sequence[PullResult]) -> tuple[Row, ...]:
             r, s = row_at + 1, step_at + 1
         rows = merged
     return tuple(Row(kind, tuple(cells)) for kind, cells in rows)
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One pull's step in a row, with its exchange and the origin of that pull's step before
+    (a renderer shows the origin only where it changes)."""
+
+    step: PullStep
+    exchange: Exchange | None
+    previous_origin: str | None
+
+
+def table_rows(report: Report, pulls: Sequence[PullResult]) -> Iterator[tuple[Row, list[Cell | None]]]:
+    """The side-by-side table every renderer draws: ``align``'s rows, each pull's cell in them."""
+    exchanges = {e.id: e for e in report.exchanges}
+    previous: list[str | None] = [None] * len(pulls)
+    for row in align(pulls):
+        cells: list[Cell | None] = []
+        for index, step in enumerate(row.steps):
+            if step is None:
+                cells.append(None)
+                continue
+            exchange = exchanges.get(step.exchange_id) if step.exchange_id is not None else None
+            cells.append(Cell(step, exchange, previous[index]))
+            previous[index] = origin(step.url) or previous[index]
+        yield row, cells
 
 
 # ---------------------------------------------------------------------------------------------
@@ -275,6 +301,12 @@ def origin(url: str) -> str:
 
 
 _READABLE = re.compile(r"%(?:3[aA]|2[fF]|2[cC])")
+
+
+def relative_url(url: str, previous_origin: str | None) -> str:
+    """The URL without its origin when the step before had the same one (as recorded)."""
+    here = origin(url)
+    return url if here != previous_origin else url[len(here) :] or "/"
 
 
 def short_request(url: str, previous_origin: str | None) -> str:

@@ -24,14 +24,13 @@ from diagnose.model import Diagnosis, Exchange, Outcome, PullResult, PullStep, R
 from diagnose.render.clients_panel import clients_panel, table_view
 from diagnose.render.safe_text import sanitize_report
 from diagnose.render.steps import (
-    align,
     fold,
-    origin,
     outcome_words,
     result_words,
     short_digests,
     short_request,
     shown_pulls,
+    table_rows,
     verdict,
 )
 from diagnose.urls import split_url
@@ -133,19 +132,15 @@ def comparison_table(report: Report, width: int = 80) -> Table:
         table.add_column("step", style="bold", width=kind_width, overflow="fold")
     for pull in pulls:
         table.add_column(_pull_header(pull, cell_width), width=cell_width, overflow="fold")
-    exchanges = {e.id: e for e in report.exchanges}
-    previous: list[str | None] = [None] * len(pulls)
-    rows = align(pulls)
-    for row in rows:
+    rows = list(table_rows(report, pulls))
+    for row, found in rows:
         cells: list[RenderableType] = [_folded(row.label, kind_width)] if kind_width else []
-        for index, step in enumerate(row.steps):
-            if step is None:
+        for cell in found:
+            if cell is None:
                 cells.append(Text(""))
                 continue
-            exchange = exchanges.get(step.exchange_id) if step.exchange_id is not None else None
-            label = "" if kind_width else step.label
-            cells.append(_step_cell(step, exchange, previous[index], cell_width, kind=label))
-            previous[index] = origin(step.url) or previous[index]
+            label = "" if kind_width else cell.step.label
+            cells.append(_step_cell(cell.step, cell.exchange, cell.previous_origin, cell_width, kind=label))
         table.add_row(*cells, end_section=True)
     if not rows:
         empty = [Text("")] if kind_width else []
