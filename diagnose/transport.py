@@ -230,27 +230,29 @@ def _pool_classes(watch_of: WatchOf, keep_alive: bool = True) -> dict[str, type[
     from (or given back to) the pool, which keeps it as the emulated Go client would
     (``_give_back``)."""
 
-    class Conn(HTTPConnection):
+    class Dialling:
+        """A new socket is the sending client's: it counts it (and, over TLS, the handshake
+        that ``connect`` does next, or fails doing) and may cut it."""
+
+        tls = False
+
         def _new_conn(self) -> socket.socket:
             watch = watch_of()
             if watch is not None:
                 watch.opened()
-            sock = super()._new_conn()
+            sock: socket.socket = super()._new_conn()  # type: ignore[misc]
             if watch is not None:
                 watch.track(sock)
+                if self.tls:
+                    watch.handshake()
             self.diagnose_watch = watch
             return sock
 
-    class TlsConn(HTTPSConnection):
-        def _new_conn(self) -> socket.socket:
-            watch = watch_of()
-            if watch is not None:
-                watch.opened()
-            sock = super()._new_conn()
-            if watch is not None:
-                watch.track(sock)
-                watch.handshake()  # connect() wraps this socket in TLS next (or fails doing so)
-            return sock
+    class Conn(Dialling, HTTPConnection):
+        pass
+
+    class TlsConn(Dialling, HTTPSConnection):
+        tls = True
 
         def connect(self) -> None:
             _share_context(self)
@@ -258,31 +260,25 @@ def _pool_classes(watch_of: WatchOf, keep_alive: bool = True) -> dict[str, type[
             # The TLS socket replaces (and detaches) the plain one: the watch must hold it.
             _hand_over(self, watch_of())
 
-    class Pool(HTTPConnectionPool):
-        ConnectionCls = Conn
+    class Pooling:
+        """A kept-alive connection changes hands: taken, it is the sending client's (its socket
+        is open already); given back, nobody's, and kept the way the Go client keeps it."""
 
         def _get_conn(self, timeout: float | None = None) -> Any:
-            conn = super()._get_conn(timeout)
-            _hand_over(conn, watch_of())  # a kept-alive connection: its socket is open already
-            return conn
-
-        def _put_conn(self, conn: Any) -> None:
-            if conn is not None:
-                _hand_over(conn, None)
-            _give_back(self, conn, keep_alive)
-
-    class TlsPool(HTTPSConnectionPool):
-        ConnectionCls = TlsConn
-
-        def _get_conn(self, timeout: float | None = None) -> Any:
-            conn = super()._get_conn(timeout)
+            conn = super()._get_conn(timeout)  # type: ignore[misc]
             _hand_over(conn, watch_of())
             return conn
 
         def _put_conn(self, conn: Any) -> None:
             if conn is not None:
                 _hand_over(conn, None)
-            _give_back(self, conn, keep_alive)
+            _give_back(self, conn, keep_alive)  # type: ignore[arg-type]
+
+    class Pool(Pooling, HTTPConnectionPool):
+        ConnectionCls = Conn
+
+    class TlsPool(Pooling, HTTPSConnectionPool):
+        ConnectionCls = TlsConn
 
     return {"http": Pool, "https": TlsPool}
 
