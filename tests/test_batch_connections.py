@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +69,37 @@ def test_one_clients_deadline_or_ctrl_c_never_cuts_a_connection_it_gave_back() -
         second.close()
     assert reply.failure is None and reply.status == 200
     assert [e.new_connection for e in second.exchanges()] == [False]
+
+
+RELEASE = threading.Event()
+
+
+class KeepAliveThenHang(KeepAlive):
+    def do_GET(self) -> None:
+        if self.path == "/hang":
+            RELEASE.wait(10)
+        super().do_GET()
+
+
+def test_a_taken_connection_is_cut_by_its_new_clients_ctrl_c() -> None:
+    """A kept-alive connection taken from the pool is the taking client's: its Ctrl-C (or
+    deadline) cuts a request that hangs on it at once, not after the read timeout."""
+    RELEASE.clear()
+    with serve(KeepAliveThenHang) as server, ConnectionPools() as pools:
+        options = TransportOptions(timeout=10)
+        wire = pools.wire_for(Strategy.V2_ONLY, options)
+        with RecordingClient(Recorder(), Strategy.V2_ONLY, options, wire=wire) as first:
+            assert first.send("ping", "GET", server.url("/v2/")).status == 200
+        second = RecordingClient(Recorder(), Strategy.V2_ONLY, options, wire=wire)
+        timer = threading.Timer(0.3, second.abort)
+        timer.start()
+        started = time.monotonic()
+        reply = second.send("manifest", "GET", server.url("/hang"))
+        elapsed = time.monotonic() - started
+        RELEASE.set()
+        second.close()
+    assert [e.new_connection for e in second.exchanges()] == [False]  # the pooled one
+    assert reply.failure is not None and elapsed < 3
 
 
 def _refs(tmp_path: Path, *names: str) -> Path:
