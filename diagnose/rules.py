@@ -46,7 +46,7 @@ def _who(f: Facts) -> str:
 
 def _login_step(f: Facts) -> str:
     return (
-        f"Log in (`{f.login_command}`) and run `{f.compare_command('--use-login')}`: a 404 "
+        f"Log in (`{f.login_command}`) and run `{f.compare_command()}`: a 404 "
         f"MANIFEST_UNKNOWN then means the {f.ref_word} is missing; a 401 again means this account "
         "has no pull access."
     )
@@ -376,7 +376,7 @@ AUTH_FAILED = Rule(
     unknowable=lambda f: ("Whether the image exists or is public: no token was issued.",),
     next_steps=lambda f: (
         f"Check the password or token, then `{f.login_command}` again and run "
-        f"`{f.compare_command('--use-login')}`.",
+        f"`{f.compare_command()}`.",
         "If it is a public image, try without credentials: remove the stale login with "
         f"`docker logout{' ' + f.host if f.host and not f.is_docker_hub else ''}`.",
     ),
@@ -412,7 +412,7 @@ RATE_LIMITED = Rule(
             else "Wait for the limit window to pass (see the ratelimit-* headers) and run again."
         ),
         (
-            f"Log in (`{f.login_command}`) and run `{f.compare_command('--use-login')}`: "
+            f"Log in (`{f.login_command}`) and run `{f.compare_command()}`: "
             "authenticated pulls have a higher limit."
             if f.anonymous
             else "Use an account with a higher limit, or a pull-through cache/mirror."
@@ -540,7 +540,7 @@ BASIC_CREDENTIALS_REJECTED = Rule(
     unknowable=lambda f: ("Whether the repository exists: nothing is revealed to rejected credentials.",),
     next_steps=lambda f: (
         f"Check the user name and password, log in again (`{f.login_command}`) and run "
-        f"`{f.compare_command('--use-login')}`.",
+        f"`{f.compare_command()}`.",
         "If the password is right, ask the registry's operator whether the account exists "
         "(an htpasswd registry answers the same 401 for an unknown user).",
     ),
@@ -932,7 +932,7 @@ PULL_QUOTA_EXHAUSTED = Rule(
     unknowable=lambda f: ("Whether the pull would succeed once the window passes.",),
     next_steps=lambda f: (
         (
-            f"Log in (`{f.login_command}`) and run `{f.compare_command('--use-login')}`: anonymous pulls "
+            f"Log in (`{f.login_command}`) and run `{f.compare_command()}`: anonymous pulls "
             "are counted per IP address with a lower limit."
             if f.anonymous
             else "Use an account with a higher limit, or a pull-through cache (registry mirror)."

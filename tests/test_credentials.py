@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from diagnose import cli
-from diagnose.credentials import CredentialsError, default_auth_files, find_login, login_for
+from diagnose.credentials.resolve import AuthFileError, cimage_auth_files, find_cimage, find_docker
 from diagnose.lab import LAB_USERS, Lab
 
 
@@ -24,54 +24,60 @@ def encoded(user: str, password: str) -> dict[str, str]:
 
 
 def test_docker_hub_login_is_found_under_the_legacy_key(tmp_path: Path) -> None:
-    path = auth_file(
-        tmp_path / "config.json", {"https://index.docker.io/v1/": encoded("alice", "pw:with:colons")}
-    )
-    found = find_login("docker.io", [path])
-    assert found is not None and (found.username, found.password) == ("alice", "pw:with:colons")
+    auth_file(tmp_path / "config.json", {"https://index.docker.io/v1/": encoded("alice", "pw:with:colons")})
+    found = find_docker("docker.io", {"DOCKER_CONFIG": str(tmp_path)})
+    assert found.login is not None
+    assert (found.login.username, found.login.password) == ("alice", "pw:with:colons")
 
 
 def test_other_registry_by_host_and_by_url(tmp_path: Path) -> None:
-    path = auth_file(tmp_path / "auth.json", {"https://reg.example:5000": encoded("bob", "x")})
-    found = find_login("reg.example:5000", [path])
-    assert found is not None and found.username == "bob"
-    assert find_login("other.example", [path]) is None
+    auth_file(tmp_path / "config.json", {"https://reg.example:5000": encoded("bob", "x")})
+    env = {"DOCKER_CONFIG": str(tmp_path)}
+    found = find_docker("reg.example:5000", env)
+    assert found.login is not None and found.login.username == "bob"
+    assert find_docker("other.example", env).login is None
 
 
 def test_search_order_first_file_wins(tmp_path: Path) -> None:
-    first = auth_file(tmp_path / "a.json", {"reg": encoded("first", "1")})
-    second = auth_file(tmp_path / "b.json", {"reg": encoded("second", "2")})
-    found = find_login("reg", [tmp_path / "missing.json", first, second])
-    assert found is not None and found.username == "first"
+    runtime, home = tmp_path / "run", tmp_path / "home"
+    auth_file(_made(runtime / "containers" / "auth.json"), {"reg": encoded("first", "1")})
+    auth_file(_made(home / ".docker" / "config.json"), {"reg": encoded("second", "2")})
+    env = {"HOME": str(home), "XDG_RUNTIME_DIR": str(runtime)}
+    found = find_cimage("reg", "app", env, None)
+    assert found.login is not None and found.login.username == "first"
+
+
+def _made(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
         ("not json", "is not JSON"),
+        ("[1, 2]", "no JSON object"),
         ('{"auths": {"reg": {"auth": "%%%"}}}', "not valid base64"),
-        ('{"credsStore": "desktop"}', "credential store 'desktop'"),
-        ('{"credHelpers": {"reg": "ecr-login"}}', "credential helper"),
     ],
 )
 def test_unusable_login_state_is_a_one_line_error(tmp_path: Path, content: str, message: str) -> None:
     path = tmp_path / "config.json"
     path.write_text(content)
-    with pytest.raises(CredentialsError, match=message) as raised:
-        find_login("reg", [path])
+    with pytest.raises(AuthFileError, match=message) as raised:
+        find_cimage("reg", "app", {"HOME": str(tmp_path)}, path)
     assert "\n" not in str(raised.value)
 
 
 def test_default_places(tmp_path: Path) -> None:
-    env = {"HOME": str(tmp_path), "XDG_RUNTIME_DIR": "/run/user/1", "REGISTRY_AUTH_FILE": "/x/auth.json"}
-    files = [str(p) for p in default_auth_files(env)]
-    assert files == [
-        "/x/auth.json",
+    env = {"HOME": str(tmp_path), "XDG_RUNTIME_DIR": "/run/user/1"}
+    assert [str(p) for p in cimage_auth_files(env, None)] == [
         "/run/user/1/containers/auth.json",
         f"{tmp_path}/.config/containers/auth.json",
         f"{tmp_path}/.docker/config.json",
     ]
-    assert login_for("reg", None, {"HOME": str(tmp_path)}) is None
+    # A user-named REGISTRY_AUTH_FILE replaces them all, as containers-image does.
+    assert cimage_auth_files({**env, "REGISTRY_AUTH_FILE": "/x/auth.json"}, None) == (Path("/x/auth.json"),)
+    assert find_cimage("reg", "app", {"HOME": str(tmp_path)}, None).login is None
 
 
 def _compare(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any], str]:

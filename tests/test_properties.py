@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from diagnose.challenge import Challenge, parse_challenges
-from diagnose.credentials import CredentialsError, StoredCredentials, find_login
+from diagnose.credentials.resolve import AuthFileError, find_cimage
 from diagnose.errors_body import BodyKind, ErrorBody, parse_error_body
 from diagnose.model import ImageReference
 from diagnose.redact import MIN_SECRET_LENGTH, REDACTED, REDACTED_JWT, scrub_text
@@ -204,15 +204,15 @@ def test_token_access_reads_well_formed_records(access: list[dict[str, object]])
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(st.one_of(st.binary(max_size=200), json_values.map(lambda v: json.dumps(v).encode())))
-def test_auth_file_reader_returns_a_login_or_raises_credentials_error(tmp_path: Path, content: bytes) -> None:
+def test_auth_file_reader_returns_a_login_or_raises_auth_file_error(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "auth.json"
     path.write_bytes(content)
     try:
-        found = find_login("registry.example", [path])
-    except CredentialsError as exc:
-        assert str(exc)
+        found = find_cimage("registry.example", "app", {"HOME": str(tmp_path)}, path)
+    except AuthFileError as exc:
+        assert str(exc) and "\n" not in str(exc)
         return
-    assert found is None or isinstance(found, StoredCredentials)
+    assert found.login is None or bool(found.login.origin)
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -226,9 +226,9 @@ def test_auth_file_login_round_trips(tmp_path: Path, user: str, password: str) -
     path = tmp_path / "config.json"
     encoded = base64.b64encode(f"{user}:{password}".encode()).decode()
     path.write_text(json.dumps({"auths": {"registry.example": {"auth": encoded}}}))
-    found = find_login("registry.example", [path])
-    assert found is not None
-    assert (found.username, found.password) == (user, password)
+    found = find_cimage("registry.example", "app", {"HOME": str(tmp_path)}, path)
+    assert found.login is not None
+    assert (found.login.username, found.login.password) == (user, password)
 
 
 # --------------------------------------------------------------------------- the scrubber

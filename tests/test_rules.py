@@ -130,7 +130,11 @@ CASES = [
         "library/busybox:1.36",
         False,
         ("401", "'alice'"),
-        ("docker login {host}", "--use-login", "docker logout {host}"),
+        (
+            "docker login {host}",
+            "run `diagnose compare {host}/library/busybox:1.36 --no-tls-verify`.",
+            "docker logout {host}",
+        ),
         creds=("alice", "not-her-password"),
     ),
     Case(
@@ -139,7 +143,7 @@ CASES = [
         "library/ratelimited",
         False,
         ("429", "TOOMANYREQUESTS"),
-        ("--use-login",),
+        ("and run `diagnose compare {host}/library/ratelimited --no-tls-verify`:",),
     ),
     Case(
         "oci-not-accepted",
@@ -159,7 +163,7 @@ CASES = [
         "library/busybox:1.36",
         True,
         ("Basic challenge", "no basic auth credentials", "not found"),
-        ("docker login {host}", "diagnose compare {host}/library/busybox:1.36 --no-tls-verify --use-login"),
+        ("docker login {host}", "run `diagnose compare {host}/library/busybox:1.36 --no-tls-verify`:"),
     ),
     Case(
         "basic-credentials-rejected",
@@ -167,7 +171,7 @@ CASES = [
         "library/busybox:1.36",
         True,
         ("HTTP Basic", "'alice'", "does not accept"),
-        ("docker login {host}", "--use-login"),
+        ("docker login {host}", "run `diagnose compare {host}/library/busybox:1.36 --no-tls-verify`."),
         never=("token server accepted", "a token was issued", "Logged in", "ask the repository's owner"),
         creds=("alice", "not-her-password"),
     ),
@@ -185,7 +189,10 @@ CASES = [
         "alice/private-app@sha256:" + "a" * 64,
         False,
         ("401", "anonymous"),
-        ("--use-login", "the digest is missing"),
+        (
+            "run `diagnose compare {host}/alice/private-app@sha256:" + "a" * 64 + " --no-tls-verify`:",
+            "the digest is missing",
+        ),
         never=("the tag is missing",),
     ),
     Case(
