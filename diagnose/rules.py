@@ -375,8 +375,7 @@ AUTH_FAILED = Rule(
     known=lambda f: (f"The token endpoint refused {_who(f)}.",),
     unknowable=lambda f: ("Whether the image exists or is public: no token was issued.",),
     next_steps=lambda f: (
-        f"Check the password or token, then `{f.login_command}` again and run "
-        f"`{f.compare_command()}`.",
+        f"Check the password or token, then `{f.login_command}` again and run `{f.compare_command()}`.",
         "If it is a public image, try without credentials: remove the stale login with "
         f"`docker logout{' ' + f.host if f.host and not f.is_docker_hub else ''}`.",
     ),
